@@ -1,0 +1,129 @@
+/**
+ * Ed25519 for the protocol: the public-key rules, fast verification of client signatures and
+ * signing with the backend key.
+ *
+ * Acceptance follows libsodium's crypto_sign_verify_detached, which Session clients and the
+ * original backend use:
+ * - a public key must be a canonical encoding (y < p) of a point that is not of small order;
+ * - a signature's S must be canonical (S < L) and its R must not be of small order;
+ * - the check is cofactorless: [S]B == R + [k]A with R compared as encoded bytes.
+ * The arithmetic itself runs in Node's OpenSSL (about ten times faster than pure JS on this
+ * path). OpenSSL already refuses S >= L and compares R as bytes; the key and R rules above are
+ * byte comparisons done here, so the cost per request stays two OpenSSL verifications.
+ */
+import { createPublicKey, verify as opensslVerify } from 'node:crypto';
+import * as ed from '@noble/ed25519';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { fixedBytes, type PublicKey, type Seed, type Signature } from './bytes.ts';
+
+ed.hashes.sha512 = sha512;
+
+/**
+ * The y-coordinates (sign bit cleared) of the eight points of small order. Each is the encoding
+ * of a torsion point: y = 0 (order 4), y = 1 (the identity), y = p - 1 (order 2) and the two
+ * y values shared by the four points of order 8. test/protocol/ed25519.test.ts recomputes them.
+ */
+export const SMALL_ORDER_Y = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+].map((hex) => Buffer.from(hex, 'hex'));
+
+/** p = 2^255 - 19, little-endian. */
+const P_LE = Buffer.from('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'hex');
+
+/** L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
+const L_LE = Buffer.from('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010', 'hex');
+
+/** Compares two 32-byte little-endian numbers, the top bit of `a` masked off when asked. */
+function lessThanLE(a: Uint8Array, b: Uint8Array, maskTopBit: boolean): boolean {
+  for (let i = 31; i >= 0; i--) {
+    const ai = i === 31 && maskTopBit ? a[i]! & 0x7f : a[i]!;
+    const bi = b[i]!;
+    if (ai !== bi) return ai < bi;
+  }
+  return false;
+}
+
+function isSmallOrderEncoding(point: Uint8Array): boolean {
+  for (const y of SMALL_ORDER_Y) {
+    let same = (point[31]! & 0x7f) === y[31];
+    for (let i = 0; same && i < 31; i++) same = point[i] === y[i];
+    if (same) return true;
+  }
+  return false;
+}
+
+/** Why a public key is refused, or null when it is acceptable. */
+export function publicKeyProblem(pkey: Uint8Array): string | null {
+  if (pkey.length !== 32) return 'must be 32 bytes';
+  if (!lessThanLE(pkey, P_LE, true)) return 'is not a canonical point encoding';
+  if (isSmallOrderEncoding(pkey)) return 'is a point of small order';
+  return null;
+}
+
+function signatureShapeIsValid(sig: Uint8Array): boolean {
+  return sig.length === 64 && lessThanLE(sig.subarray(32), L_LE, false) && !isSmallOrderEncoding(sig);
+}
+
+/**
+ * Verifies an Ed25519 signature by a client key with libsodium's acceptance rules. Returns false
+ * for any refusal, including a key that does not decode to a curve point.
+ */
+export function verifyClientSignature(pkey: PublicKey, message: Uint8Array, sig: Signature): boolean {
+  if (publicKeyProblem(pkey) !== null || !signatureShapeIsValid(sig)) return false;
+  try {
+    const key = createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pkey).toString('base64url') },
+      format: 'jwk',
+    });
+    return opensslVerify(null, message, key, sig);
+  } catch {
+    // A 32-byte string whose y has no matching x on the curve is not a key.
+    return false;
+  }
+}
+
+/** The backend's long-term signing key; the seed is the only secret, kept in the database. */
+export class BackendKey {
+  readonly publicKey: PublicKey;
+  readonly #seed: Seed;
+
+  constructor(seed: Seed) {
+    this.#seed = fixedBytes(Uint8Array.from(seed), 32, 'backend key seed');
+    this.publicKey = fixedBytes(ed.getPublicKey(this.#seed), 32);
+  }
+
+  static generate(): BackendKey {
+    return new BackendKey(fixedBytes(ed.utils.randomSecretKey(), 32));
+  }
+
+  sign(message: Uint8Array): Signature {
+    return fixedBytes(ed.sign(message, this.#seed), 64);
+  }
+
+  /** The seed, for storing in the database and for deriving the onion X25519 key. */
+  exportSeed(): Seed {
+    return fixedBytes(Uint8Array.from(this.#seed), 32);
+  }
+
+  /** Keeps the seed out of logs and error dumps. */
+  toJSON(): { publicKey: string } {
+    return { publicKey: Buffer.from(this.publicKey).toString('hex') };
+  }
+}
+
+/** Signs with a raw seed: the client side of the protocol (tests, the benchmark, the client). */
+export function signWithSeed(seed: Uint8Array, message: Uint8Array): Signature {
+  return fixedBytes(ed.sign(message, seed), 64);
+}
+
+export function publicKeyFromSeed(seed: Uint8Array): PublicKey {
+  return fixedBytes(ed.getPublicKey(seed), 32);
+}
+
+export function randomSeed(): Seed {
+  return fixedBytes(ed.utils.randomSecretKey(), 32);
+}

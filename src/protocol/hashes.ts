@@ -1,0 +1,55 @@
+/**
+ * The four BLAKE2b-256 hashes of the protocol. Every hash uses the personalization
+ * "SeshProBackend\0\0"; only the gen index hash is salted (with the database salt).
+ */
+import { blake2b } from '@noble/hashes/blake2.js';
+import { concatBytes, fixedBytes, u64le, type Hash32, type PaymentToken, type PublicKey, type Salt } from './bytes.ts';
+
+export const PROTOCOL_VERSION = 0;
+
+const PERSONALIZATION = new Uint8Array(16);
+PERSONALIZATION.set(new TextEncoder().encode('SeshProBackend'));
+
+const ZERO_SALT = new Uint8Array(16);
+
+function backendHash(message: Uint8Array, salt: Uint8Array = ZERO_SALT): Hash32 {
+  const digest = blake2b(message, { dkLen: 32, salt, personalization: PERSONALIZATION });
+  return fixedBytes(digest, 32);
+}
+
+/** Salted so that the raw gen index (which dates a subscription) never leaves the server. */
+export function genIndexHash(genIndex: number, salt: Salt): Hash32 {
+  return backendHash(u64le(genIndex), salt);
+}
+
+/** What both signatures of /add_payment are over. */
+export function addPaymentHash(
+  version: number,
+  masterPkey: PublicKey,
+  rotatingPkey: PublicKey,
+  paymentToken: PaymentToken,
+): Hash32 {
+  return backendHash(concatBytes(Uint8Array.of(version), masterPkey, rotatingPkey, paymentToken));
+}
+
+/** What both signatures of /get_pro_subscription_proof are over. */
+export function getProofHash(
+  version: number,
+  masterPkey: PublicKey,
+  rotatingPkey: PublicKey,
+  unixTsS: number,
+): Hash32 {
+  return backendHash(concatBytes(Uint8Array.of(version), masterPkey, rotatingPkey, u64le(unixTsS)));
+}
+
+/** What the backend key signs in a proof. */
+export function proofHash(
+  version: number,
+  genIndexHashBytes: Hash32,
+  rotatingPkey: PublicKey,
+  expiryUnixTsS: number,
+): Hash32 {
+  return backendHash(
+    concatBytes(Uint8Array.of(version), genIndexHashBytes, rotatingPkey, u64le(expiryUnixTsS)),
+  );
+}
