@@ -1,0 +1,80 @@
+/**
+ * The daily prune's timer. Exactly one process per deployment runs it (the cluster primary, or
+ * the single process with an in-memory database); the ledger's prune claim guards against a
+ * mistaken second deployment on the same file.
+ *
+ * The timer wakes at the next UTC midnight, and at least hourly, and prunes for the latest
+ * midnight not yet done. Waking hourly also recovers from a clock that jumped or a claim that
+ * another process abandoned.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { DAY_S, latestMidnight, type Ledger, type PruneOutcome } from '../ledger/index.ts';
+
+const MAX_SLEEP_MS = 60 * 60 * 1000;
+/** Wake a little after midnight, so that the clock reads the new day. */
+const AFTER_MIDNIGHT_MS = 500;
+
+export interface PruneLog {
+  info(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** Runs the prune for the latest midnight at or before now, logging what it did. */
+export function pruneLatestMidnight(ledger: Ledger, log: PruneLog): PruneOutcome {
+  const midnight = latestMidnight(ledger.clock());
+  const outcome = ledger.prune(midnight);
+  const at = new Date(midnight * 1000).toISOString();
+  if (outcome.kind === 'pruned') {
+    const r = outcome.report;
+    log.info(
+      {
+        event: 'prune',
+        midnight: at,
+        payments_deleted: r.paymentsDeleted,
+        hand_overs: r.handOvers,
+        subscribers_deleted: r.subscribersDeleted,
+        revocations_deleted: r.revocationsDeleted,
+      },
+      `pruned for ${at}: ${r.paymentsDeleted} payments, ${r.handOvers} hand-overs, ` +
+        `${r.subscribersDeleted} subscribers, ${r.revocationsDeleted} revocations`,
+    );
+  } else if (outcome.kind === 'claimed_elsewhere') {
+    log.info({ event: 'prune_skipped', midnight: at }, `prune for ${at} is being run by another process`);
+  }
+  return outcome;
+}
+
+export class PruneSchedule {
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly log: PruneLog | FastifyBaseLogger,
+  ) {}
+
+  /** Prunes for a missed midnight now, then keeps the timer going until stop(). */
+  start(): void {
+    this.#tick();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  #tick(): void {
+    if (this.#stopped) return;
+    try {
+      pruneLatestMidnight(this.ledger, this.log);
+    } catch (error) {
+      // A failed prune is retried at the next wake-up; serving goes on.
+      this.log.error({ event: 'prune_failed', err: error }, 'prune failed');
+    }
+    const now = this.ledger.clock();
+    const untilMidnightMs = (latestMidnight(now) + DAY_S - now) * 1000 + AFTER_MIDNIGHT_MS;
+    this.#timer = setTimeout(() => this.#tick(), Math.min(untilMidnightMs, MAX_SLEEP_MS));
+    // The timer alone never keeps the process alive.
+    this.#timer.unref();
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Configuration from the environment. Every variable has a default; a value that is set but not
+ * allowed stops start-up with a message naming the variable.
+ */
+import { availableParallelism } from 'node:os';
+import type { DatabaseLocation } from './ledger/database.ts';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  db: DatabaseLocation;
+  printTables: boolean;
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  /** Worker processes the cluster primary forks. */
+  workers: number;
+  /** How long SIGINT/SIGTERM waits for requests in flight before exiting non-zero. */
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const PREFIX = 'SESH_PRO_BACKEND_';
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[PREFIX + name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function flag(env: Env, name: string): boolean {
+  const value = read(env, name);
+  if (value === undefined || value === '0') return false;
+  if (value === '1') return true;
+  throw new ConfigError(`${PREFIX}${name} must be 0 or 1, got "${value}"`);
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = read(env, name);
+  if (value === undefined) return fallback;
+  const parsed = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+    throw new ConfigError(`${PREFIX}${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+  }
+  return parsed;
+}
+
+function logLevel(env: Env): LogLevel {
+  const value = read(env, 'LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new ConfigError(`${PREFIX}LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${value}"`);
+  }
+  return value as LogLevel;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  return {
+    db: { path: read(env, 'DB_PATH') ?? './backend.db', isUri: flag(env, 'DB_PATH_IS_URI') },
+    printTables: flag(env, 'PRINT_TABLES'),
+    host: read(env, 'HOST') ?? '127.0.0.1',
+    port: integer(env, 'PORT', 8000, 0, 65_535),
+    logLevel: logLevel(env),
+    workers: integer(env, 'WORKERS', availableParallelism(), 1, 256),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+  };
+}

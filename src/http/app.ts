@@ -1,0 +1,53 @@
+/**
+ * The Fastify application: the protocol's routes on one ledger. It knows nothing of processes or
+ * ports; the entry point (single process or cluster worker) decides where it listens.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { LogLevel } from '../config.ts';
+import type { Ledger } from '../ledger/index.ts';
+import { installErrorHandling } from './errors.ts';
+import { addPaymentRoute } from './routes/add-payment.ts';
+import { getProofRoute } from './routes/get-proof.ts';
+import { getRevocationsRoute } from './routes/get-revocations.ts';
+import { healthRoute } from './routes/health.ts';
+
+/** Every JSON route's body limit, as the protocol sets it. */
+export const JSON_BODY_LIMIT = 64 * 1024;
+
+export interface AppOptions {
+  ledger: Ledger;
+  logLevel?: LogLevel;
+  /** A logger to use instead of making one (for example a test's). */
+  logger?: FastifyBaseLogger;
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger
+      ? { loggerInstance: options.logger }
+      : { logger: { level: options.logLevel ?? 'silent' } }),
+    bodyLimit: JSON_BODY_LIMIT,
+    // Two log lines for every request would cost more than some requests do.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: {
+      customOptions: {
+        // The protocol wants every problem listed, and JSON types as sent ("5" is not 5).
+        allErrors: true,
+        coerceTypes: false,
+        // Lets the error formatter read a field's expected hex length from its schema.
+        verbose: true,
+      },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Only JSON is spoken; a text/plain body gets the clear 415 rather than a confusing type error.
+  app.removeContentTypeParser('text/plain');
+  installErrorHandling(app);
+  const deps = { ledger: options.ledger };
+  await app.register(addPaymentRoute, deps);
+  await app.register(getProofRoute, deps);
+  await app.register(getRevocationsRoute, deps);
+  await app.register(healthRoute, deps);
+  return app;
+}

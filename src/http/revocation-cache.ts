@@ -1,0 +1,42 @@
+/**
+ * The revocation list, serialized once per ticket. A request costs one read of the current ticket;
+ * the list itself is read and serialized again only when the ticket has moved.
+ */
+import { toHex, PROTOCOL_VERSION } from '../protocol/index.ts';
+import type { Ledger } from '../ledger/index.ts';
+
+interface Serialized {
+  ticket: number;
+  /** The whole success envelope, ready to send. */
+  full: string;
+  empty: string;
+}
+
+function envelope(ticket: number, listJson: string): string {
+  return `{"result":{"list":${listJson},"ticket":${ticket},"version":${PROTOCOL_VERSION}},"status":200}`;
+}
+
+export class RevocationCache {
+  #cached: Serialized | undefined;
+
+  constructor(private readonly ledger: Ledger) {}
+
+  /** The answer for a client holding `clientTicket`: the full list unless it is current. */
+  answer(clientTicket: number): string {
+    let cached = this.#cached;
+    if (!cached || cached.ticket !== this.ledger.currentTicket()) {
+      cached = this.#serialize();
+      this.#cached = cached;
+    }
+    return clientTicket === cached.ticket ? cached.empty : cached.full;
+  }
+
+  #serialize(): Serialized {
+    const { ticket, list } = this.ledger.revocations();
+    const items = list.map(
+      (r) =>
+        `{"expiry_unix_ts_s":${r.expiryUnixTsS},"gen_index_hash":"${toHex(r.genIndexHash)}"}`,
+    );
+    return { ticket, full: envelope(ticket, `[${items.join(',')}]`), empty: envelope(ticket, '[]') };
+  }
+}

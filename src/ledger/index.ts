@@ -1,0 +1,4 @@
+export * from './clock.ts';
+export * from './database.ts';
+export * from './ledger.ts';
+export { SCHEMA_VERSION, SchemaTooNewError } from './schema.ts';

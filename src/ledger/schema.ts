@@ -1,0 +1,77 @@
+/**
+ * The ledger's schema and its migrations. `PRAGMA user_version` holds the number of migrations
+ * applied; each runs once, in its own transaction, in order.
+ */
+import type Database from 'better-sqlite3';
+
+const MIGRATIONS: readonly string[] = [
+  // 1: the tables of PROTOCOL.md's Ledger section.
+  `
+  CREATE TABLE runtime (
+    id                      INTEGER PRIMARY KEY CHECK (id = 0),
+    next_gen_index          INTEGER NOT NULL,
+    salt                    BLOB    NOT NULL CHECK (length(salt) = 16),
+    backend_seed            BLOB    NOT NULL CHECK (length(backend_seed) = 32),
+    last_prune_unix_ts_s    INTEGER NOT NULL,
+    ticket                  INTEGER NOT NULL,
+    prune_claim_unix_ts_s   INTEGER NOT NULL DEFAULT 0,
+    prune_claim_until_ts_s  INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+
+  CREATE TABLE unredeemed_payments (
+    payment_token           BLOB    PRIMARY KEY CHECK (length(payment_token) = 32),
+    duration_s              INTEGER NOT NULL CHECK (duration_s > 0 AND duration_s % 86400 = 0),
+    witnessed_unix_ts_s     INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE payments (
+    id                      INTEGER PRIMARY KEY,
+    master_pkey             BLOB    NOT NULL CHECK (length(master_pkey) = 32),
+    duration_s              INTEGER NOT NULL CHECK (duration_s > 0 AND duration_s % 86400 = 0),
+    creation_unix_ts_s      INTEGER NOT NULL,
+    activation_unix_ts_s    INTEGER,
+    payment_token           BLOB    NOT NULL UNIQUE CHECK (length(payment_token) = 32)
+  ) STRICT;
+  CREATE INDEX payments_by_master ON payments (master_pkey, creation_unix_ts_s, id);
+  CREATE INDEX payments_by_end ON payments (activation_unix_ts_s + duration_s)
+    WHERE activation_unix_ts_s IS NOT NULL;
+
+  CREATE TABLE subscribers (
+    master_pkey             BLOB    PRIMARY KEY CHECK (length(master_pkey) = 32),
+    gen_index               INTEGER NOT NULL UNIQUE,
+    expiry_unix_ts_s        INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX subscribers_by_expiry ON subscribers (expiry_unix_ts_s);
+
+  -- gen_index_hash is stored so that serving the list never hashes.
+  CREATE TABLE revocations (
+    gen_index               INTEGER PRIMARY KEY,
+    gen_index_hash          BLOB    NOT NULL CHECK (length(gen_index_hash) = 32),
+    expiry_unix_ts_s        INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX revocations_by_expiry ON revocations (expiry_unix_ts_s);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export class SchemaTooNewError extends Error {
+  override name = 'SchemaTooNewError';
+}
+
+/** Brings the database up to SCHEMA_VERSION; refuses a database written by a newer release. */
+export function migrate(db: Database.Database): void {
+  const apply = db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new SchemaTooNewError(
+        `database schema version ${current} is newer than this release supports (${SCHEMA_VERSION})`,
+      );
+    }
+    for (let version = current; version < SCHEMA_VERSION; version++) {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }
+  });
+  apply.immediate();
+}
