@@ -3,7 +3,7 @@
  * allowed stops start-up with a message naming the variable.
  */
 import { availableParallelism } from 'node:os';
-import type { DatabaseLocation } from './ledger/database.ts';
+import { DatabaseLocationError, resolveLocation, type DatabaseLocation } from './ledger/database.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -58,9 +58,22 @@ function logLevel(env: Env): LogLevel {
   return value as LogLevel;
 }
 
+function databaseLocation(env: Env): DatabaseLocation {
+  const location = { path: read(env, 'DB_PATH') ?? './backend.db', isUri: flag(env, 'DB_PATH_IS_URI') };
+  try {
+    resolveLocation(location);
+  } catch (error) {
+    if (error instanceof DatabaseLocationError) {
+      throw new ConfigError(`${PREFIX}DB_PATH: ${error.message}`);
+    }
+    throw error;
+  }
+  return location;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   return {
-    db: { path: read(env, 'DB_PATH') ?? './backend.db', isUri: flag(env, 'DB_PATH_IS_URI') },
+    db: databaseLocation(env),
     printTables: flag(env, 'PRINT_TABLES'),
     host: read(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 8000, 0, 65_535),

@@ -12,20 +12,64 @@ export interface DatabaseLocation {
 /** How long a writer waits for another process's write lock before giving up. */
 export const BUSY_TIMEOUT_MS = 15_000;
 
+export class DatabaseLocationError extends Error {
+  override name = 'DatabaseLocationError';
+}
+
+/** Where SQLite is actually opened: a file (perhaps one that must already exist) or memory. */
+interface ResolvedLocation {
+  filename: string;
+  inMemory: boolean;
+  mustExist: boolean;
+}
+
+/**
+ * Reads an SQLite URI (`file:path?mode=...`) into what better-sqlite3 can open: its SQLite is
+ * built without URI support, so the URI forms the original service accepted are mapped here.
+ * `cache=shared` is accepted and has no effect: each process holds one connection.
+ */
+export function resolveLocation(location: DatabaseLocation): ResolvedLocation {
+  if (!location.isUri) {
+    const inMemory = location.path === ':memory:' || location.path === '';
+    return { filename: inMemory ? ':memory:' : location.path, inMemory, mustExist: false };
+  }
+  if (!location.path.startsWith('file:')) {
+    throw new DatabaseLocationError(`database URI must start with "file:", got "${location.path}"`);
+  }
+  const [rawPath = '', query = ''] = location.path.slice('file:'.length).split('?', 2);
+  const params = new URLSearchParams(query);
+  for (const key of params.keys()) {
+    if (key !== 'mode' && key !== 'cache') {
+      throw new DatabaseLocationError(`database URI parameter "${key}" is not supported`);
+    }
+  }
+  const mode = params.get('mode') ?? 'rwc';
+  if (!['rwc', 'rw', 'memory'].includes(mode)) {
+    throw new DatabaseLocationError(`database URI mode must be rwc, rw or memory, got "${mode}"`);
+  }
+  // file:///abs/path and file://localhost/abs/path name the same file as file:/abs/path.
+  const path = decodeURIComponent(rawPath.replace(/^\/\/(localhost)?(?=\/)/, ''));
+  const inMemory = mode === 'memory' || path === ':memory:' || path === '';
+  return { filename: inMemory ? ':memory:' : path, inMemory, mustExist: mode === 'rw' };
+}
+
 /** True when the database lives in one process's memory and so cannot be shared. */
 export function isInMemory(location: DatabaseLocation): boolean {
-  if (location.path === ':memory:' || location.path === '') return true;
-  return location.isUri && (location.path.includes(':memory:') || /[?&]mode=memory\b/.test(location.path));
+  return resolveLocation(location).inMemory;
 }
 
 export function openDatabase(location: DatabaseLocation): Database.Database {
-  if (!location.isUri && !isInMemory(location)) {
-    mkdirSync(dirname(location.path), { recursive: true });
+  const target = resolveLocation(location);
+  if (!target.inMemory && !target.mustExist) {
+    mkdirSync(dirname(target.filename), { recursive: true });
     // Created by us, readable by the owner only: the file holds the backend's secret key.
-    closeSync(openSync(location.path, 'a', 0o600));
+    closeSync(openSync(target.filename, 'a', 0o600));
   }
-  const db = new Database(location.path, { timeout: BUSY_TIMEOUT_MS });
-  if (!isInMemory(location)) db.pragma('journal_mode = WAL');
+  const db = new Database(target.filename, {
+    timeout: BUSY_TIMEOUT_MS,
+    fileMustExist: target.mustExist,
+  });
+  if (!target.inMemory) db.pragma('journal_mode = WAL');
   // An acknowledged redemption must survive power loss.
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
