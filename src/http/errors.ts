@@ -31,7 +31,7 @@ interface SchemaProblem {
   instancePath: string;
   params: Record<string, unknown>;
   message?: string;
-  parentSchema?: { pattern?: string; type?: string };
+  parentSchema?: { pattern?: string; type?: string; const?: unknown };
 }
 
 function fieldName(problem: SchemaProblem): string {
@@ -55,14 +55,15 @@ export function describeSchemaProblem(problem: SchemaProblem): string {
   if (hex !== undefined && (problem.keyword === 'type' || problem.keyword === 'pattern')) {
     return `${field} must be ${hex} hex characters (${hex / 2} bytes)`;
   }
+  if (problem.keyword !== 'required' && problem.parentSchema?.const !== undefined) {
+    return `${field} must be ${JSON.stringify(problem.parentSchema.const)}`;
+  }
   switch (problem.keyword) {
     case 'required':
       return `${field} is required`;
     case 'type':
       if (field === 'body') return 'body must be a JSON object';
       return `${field} must be ${problem.params.type === 'integer' ? 'an integer' : `a ${problem.params.type}`}`;
-    case 'const':
-      return `${field} must be ${JSON.stringify(problem.params.allowedValue)}`;
     case 'minimum':
       return `${field} must be at least ${problem.params.limit}`;
     case 'maximum':

@@ -1,0 +1,63 @@
+import t from 'tap';
+import {
+  addPaymentHash,
+  BackendKey,
+  buildProof,
+  fromHex,
+  genIndexHash,
+  getProofHash,
+  proofHash,
+  toHex,
+} from '../../src/protocol/index.ts';
+import { vectors } from '../support/vectors.ts';
+
+const key = (hex: string) => fromHex(hex, 32);
+
+t.test('gen index hashes match every vector, salted with the database salt', async (t) => {
+  t.equal(vectors.gen_index_hash.length, 8);
+  for (const v of vectors.gen_index_hash) {
+    t.equal(toHex(genIndexHash(v.gen_index, fromHex(v.salt, 16))), v.gen_index_hash, `gen index ${v.gen_index}`);
+  }
+});
+
+t.test('a different salt gives a different gen index hash', async (t) => {
+  const v = vectors.gen_index_hash[0]!;
+  t.not(toHex(genIndexHash(v.gen_index, new Uint8Array(16) as never)), v.gen_index_hash);
+});
+
+t.test('the add-payment hash matches the vector', async (t) => {
+  const v = vectors.add_payment;
+  const hash = addPaymentHash(v.version, key(v.master_pkey), key(v.rotating_pkey), key(v.payment_token));
+  t.equal(toHex(hash), v.hash);
+});
+
+t.test('the get-proof hash matches the vector', async (t) => {
+  const v = vectors.get_pro_subscription_proof;
+  const hash = getProofHash(v.version, key(v.master_pkey), key(v.rotating_pkey), v.unix_ts_s);
+  t.equal(toHex(hash), v.hash);
+});
+
+t.test('proof hashes and backend signatures match every proof vector', async (t) => {
+  const backend = new BackendKey(fromHex(vectors.keys.backend_seed, 32));
+  t.equal(toHex(backend.publicKey), vectors.keys.backend_pkey);
+  for (const v of vectors.proof) {
+    const salted = genIndexHash(v.gen_index, fromHex(v.salt, 16));
+    t.equal(toHex(salted), v.gen_index_hash, `gen index hash of ${v.gen_index}`);
+    const hash = proofHash(v.version, salted, key(v.rotating_pkey), v.expiry_unix_ts_s);
+    t.equal(toHex(hash), v.hash, `proof hash of gen index ${v.gen_index}`);
+    t.same(buildProof(backend, salted, key(v.rotating_pkey), v.expiry_unix_ts_s), {
+      expiry_unix_ts_s: v.expiry_unix_ts_s,
+      gen_index_hash: v.gen_index_hash,
+      rotating_pkey: v.rotating_pkey,
+      sig: v.sig,
+      version: 0,
+    });
+  }
+});
+
+t.test('the backend key never shows its seed when serialized', async (t) => {
+  const backend = new BackendKey(fromHex(vectors.keys.backend_seed, 32));
+  const shown = JSON.stringify({ backend });
+  t.notMatch(shown, vectors.keys.backend_seed);
+  t.match(shown, vectors.keys.backend_pkey);
+});
