@@ -7,7 +7,6 @@
  *   info [--json]                the start-up figures
  *   --print-tables               every table, readable
  */
-import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { isInMemory, Ledger, LedgerError, openDatabase } from './ledger/index.ts';
 import { collectFigures, renderFigures } from './operator/figures.ts';
@@ -109,26 +108,23 @@ export function printTables(config: Config, out: Out): void {
   }
 }
 
+const FLAGS = new Set(['--print-tables', '--json', '--help', '-h']);
+
 /** Runs one command; returns the exit status. */
 export function runCli(argv: string[], env = process.env, out: Out = console.log, err: Out = console.error): number {
   try {
-    const { positionals, values } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: false,
-      options: { 'print-tables': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    });
-    if (values.help) {
+    // Flags are few and fixed; everything else is positional, so "-1" reaches the day check.
+    const flags = new Set(argv.filter((a) => FLAGS.has(a)));
+    const [command, ...rest] = argv.filter((a) => !FLAGS.has(a));
+    if (flags.has('--help') || flags.has('-h')) {
       out(USAGE);
       return 0;
     }
     const config = loadConfig(env);
-    if (values['print-tables'] || config.printTables) {
+    if (flags.has('--print-tables') || config.printTables) {
       printTables(config, out);
       return 0;
     }
-    const [command, ...rest] = positionals;
-    const flags = argv.filter((a) => a.startsWith('--') && a !== '--print-tables');
     switch (command) {
       case 'witness':
         witness(config, rest, out);
@@ -137,7 +133,7 @@ export function runCli(argv: string[], env = process.env, out: Out = console.log
         refund(config, rest, out);
         return 0;
       case 'info':
-        info(config, [...rest, ...flags], out);
+        info(config, flags.has('--json') ? [...rest, '--json'] : rest, out);
         return 0;
       case 'help':
         out(USAGE);

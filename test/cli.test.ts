@@ -1,0 +1,124 @@
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import t from 'tap';
+import { addPaymentBody } from '../src/client/index.ts';
+import { runCli } from '../src/cli.ts';
+import { Ledger, openDatabase } from '../src/ledger/index.ts';
+import { fromHex, publicKeyFromSeed, toHex } from '../src/protocol/index.ts';
+import { freshKeys } from './support/app.ts';
+
+function cli(dbPath: string, ...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const status = runCli(argv, { SESH_PRO_BACKEND_DB_PATH: dbPath }, (l) => out.push(l), (l) => err.push(l));
+  return { status, out: out.join('\n'), err: err.join('\n') };
+}
+
+function tempDb(): string {
+  return join(mkdtempSync(join(tmpdir(), 'pro-cli-')), 'nested', 'backend.db');
+}
+
+const TOKEN = 'ab'.repeat(32);
+
+t.test('witness records a payment, creating the database owner-only', async (t) => {
+  const db = tempDb();
+  const r = cli(db, 'witness', TOKEN, '30');
+  t.same(r, { status: 0, out: `witnessed payment ${TOKEN} for 30 days`, err: '' });
+  t.equal(statSync(db).mode & 0o777, 0o600);
+  const row = new Database(db).prepare('SELECT duration_s FROM unredeemed_payments').get();
+  t.same(row, { duration_s: 30 * 86_400 });
+});
+
+t.test('witnessing the same token twice is refused with one line', async (t) => {
+  const db = tempDb();
+  cli(db, 'witness', TOKEN, '30');
+  t.same(cli(db, 'witness', TOKEN.toUpperCase(), '30'), {
+    status: 1,
+    out: '',
+    err: 'error: payment token is already witnessed',
+  });
+});
+
+t.test('bad arguments are refused with exit status 2', async (t) => {
+  const db = tempDb();
+  t.same(cli(db, 'witness', 'zz', '30').err, 'error: payment token must be 64 hex characters');
+  for (const days of ['0', '-1', '1.5', 'x']) {
+    const r = cli(db, 'witness', TOKEN, days);
+    t.equal(r.status, 2, days);
+    t.match(r.err, /^error: days must be a whole number greater than 0/);
+  }
+  t.equal(cli(db, 'witness', TOKEN).status, 2);
+  t.equal(cli(db, 'nonsense').status, 2);
+  t.equal(cli(db).status, 2);
+});
+
+t.test('a redeemed token is refused by witness and refunded by refund', async (t) => {
+  const db = tempDb();
+  cli(db, 'witness', TOKEN, '30');
+  const ledger = new Ledger(openDatabase({ path: db, isUri: false }));
+  const keys = freshKeys();
+  ledger.redeem(publicKeyFromSeed(keys.masterSeed), fromHex(TOKEN, 32));
+  ledger.close();
+  t.same(cli(db, 'witness', TOKEN, '30').err, 'error: payment token is already redeemed');
+  t.same(cli(db, 'refund', TOKEN).out, `refunded ${TOKEN}: it was the subscriber's only payment; subscriber removed`);
+  t.same(cli(db, 'refund', TOKEN), { status: 1, out: '', err: 'error: payment token is not known' });
+});
+
+t.test('refund of an unredeemed token removes it', async (t) => {
+  const db = tempDb();
+  cli(db, 'witness', TOKEN, '7');
+  t.same(cli(db, 'refund', TOKEN).out, `removed unredeemed payment ${TOKEN}`);
+  t.equal(JSON.parse(cli(db, 'info', '--json').out).unredeemed_payments, 0);
+});
+
+t.test('info --json has the figures and no secret', async (t) => {
+  const db = tempDb();
+  cli(db, 'witness', TOKEN, '30');
+  const r = cli(db, 'info', '--json');
+  t.equal(r.status, 0);
+  const info = JSON.parse(r.out);
+  const ledger = new Ledger(openDatabase({ path: db, isUri: false }));
+  t.equal(info.backend_pkey, toHex(ledger.backendKey.publicKey));
+  t.match(info.backend_x25519_pkey, /^[0-9a-f]{64}$/);
+  t.match(info, { ticket: 0, next_gen_index: 0, subscribers: 0, payments: 0, unredeemed_payments: 1, revocations: 0 });
+  t.notMatch(r.out, toHex(ledger.backendKey.exportSeed()));
+  t.notMatch(r.out, toHex(ledger.salt));
+  const text = cli(db, 'info');
+  t.match(text.out, `Backend public key:    ${info.backend_pkey}`);
+  ledger.close();
+});
+
+t.test('--print-tables shows every table readably and never the secrets', async (t) => {
+  const db = tempDb();
+  cli(db, 'witness', TOKEN, '30');
+  const r = cli(db, '--print-tables');
+  t.equal(r.status, 0);
+  for (const table of ['runtime', 'unredeemed_payments', 'payments', 'subscribers', 'revocations']) {
+    t.match(r.out, new RegExp(`^${table} \\(\\d+ rows?\\)$`, 'm'), table);
+  }
+  t.match(r.out, '2592000 (30 days)');
+  t.match(r.out, /\d+ \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)/);
+  t.match(r.out, TOKEN);
+  t.match(r.out, '(secret, 32 bytes)');
+  const ledger = new Ledger(openDatabase({ path: db, isUri: false }));
+  t.notMatch(r.out, toHex(ledger.backendKey.exportSeed()));
+  ledger.close();
+  const viaEnv = runCli([], { SESH_PRO_BACKEND_DB_PATH: db, SESH_PRO_BACKEND_PRINT_TABLES: '1' }, () => {}, () => {});
+  t.equal(viaEnv, 0);
+});
+
+t.test('a bad environment value names the variable', async (t) => {
+  const err: string[] = [];
+  const status = runCli(['info'], { SESH_PRO_BACKEND_PRINT_TABLES: 'yes' }, () => {}, (l) => err.push(l));
+  t.equal(status, 1);
+  t.same(err, ['error: SESH_PRO_BACKEND_PRINT_TABLES must be 0 or 1, got "yes"']);
+});
+
+t.test('the client body for a witnessed token redeems through the ledger the CLI wrote', async (t) => {
+  const db = tempDb();
+  cli(db, 'witness', TOKEN, '30');
+  const body = addPaymentBody(freshKeys(), fromHex(TOKEN, 32));
+  t.equal(body.payment_token, TOKEN);
+});

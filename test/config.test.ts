@@ -1,0 +1,54 @@
+import t from 'tap';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+t.test('defaults: ./backend.db on 127.0.0.1:8000 at info level', async (t) => {
+  const config = loadConfig({});
+  t.match(config, {
+    db: { path: './backend.db', isUri: false },
+    printTables: false,
+    host: '127.0.0.1',
+    port: 8000,
+    logLevel: 'info',
+    shutdownGraceMs: 10_000,
+  });
+  t.ok(config.workers >= 1);
+});
+
+t.test('every variable is read', async (t) => {
+  const config = loadConfig({
+    SESH_PRO_BACKEND_DB_PATH: 'file::memory:?cache=shared',
+    SESH_PRO_BACKEND_DB_PATH_IS_URI: '1',
+    SESH_PRO_BACKEND_PRINT_TABLES: '1',
+    SESH_PRO_BACKEND_HOST: '0.0.0.0',
+    SESH_PRO_BACKEND_PORT: '9001',
+    SESH_PRO_BACKEND_LOG_LEVEL: 'warn',
+    SESH_PRO_BACKEND_WORKERS: '3',
+    SESH_PRO_BACKEND_SHUTDOWN_GRACE_MS: '2500',
+  });
+  t.same(config, {
+    db: { path: 'file::memory:?cache=shared', isUri: true },
+    printTables: true,
+    host: '0.0.0.0',
+    port: 9001,
+    logLevel: 'warn',
+    workers: 3,
+    shutdownGraceMs: 2500,
+  });
+});
+
+t.test('a value that is not allowed stops start-up naming the variable', async (t) => {
+  const cases: [string, string, RegExp][] = [
+    ['PORT', '70000', /^SESH_PRO_BACKEND_PORT must be a whole number from 0 to 65535, got "70000"$/],
+    ['PORT', '80a', /^SESH_PRO_BACKEND_PORT/],
+    ['DB_PATH_IS_URI', 'true', /^SESH_PRO_BACKEND_DB_PATH_IS_URI must be 0 or 1/],
+    ['LOG_LEVEL', 'loud', /^SESH_PRO_BACKEND_LOG_LEVEL must be one of fatal, error/],
+    ['WORKERS', '0', /^SESH_PRO_BACKEND_WORKERS must be a whole number from 1/],
+  ];
+  for (const [name, value, message] of cases) {
+    t.throws(() => loadConfig({ [`SESH_PRO_BACKEND_${name}`]: value }), { name: 'ConfigError', message }, name);
+  }
+  t.throws(
+    () => loadConfig({ SESH_PRO_BACKEND_DB_PATH: 'file:/x?vfs=unix', SESH_PRO_BACKEND_DB_PATH_IS_URI: '1' }),
+    new ConfigError('SESH_PRO_BACKEND_DB_PATH: database URI parameter "vfs" is not supported'),
+  );
+});
