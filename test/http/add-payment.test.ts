@@ -128,3 +128,20 @@ t.test('stacking a second payment answers a proof under a new gen index and revo
     version: 0,
   });
 });
+
+t.test('the vector request, signed by the reference client, redeems', async (t) => {
+  const { vectors } = await import('../support/vectors.ts');
+  const { post, ledger } = await testApp();
+  const v = vectors.add_payment;
+  ledger.witness(Buffer.from(v.payment_token, 'hex') as never, 30);
+  const reply = await post('/add_payment', {
+    version: v.version,
+    master_pkey: v.master_pkey,
+    rotating_pkey: v.rotating_pkey,
+    payment_token: v.payment_token,
+    master_sig: v.master_sig,
+    rotating_sig: v.rotating_sig,
+  });
+  t.equal(reply.status, 200);
+  t.equal(reply.body.result.rotating_pkey, v.rotating_pkey);
+});
