@@ -19,7 +19,7 @@ export function prepareStatements(db: Database.Database) {
       UPDATE runtime SET prune_claim_until_ts_s = ? WHERE id = 0 AND prune_claim_unix_ts_s = ?`),
     finishPrune: q(`
       UPDATE runtime
-      SET last_prune_unix_ts_s = max(last_prune_unix_ts_s, ?1), prune_claim_until_ts_s = 0
+      SET last_prune_unix_ts_s = max(last_prune_unix_ts_s, ?), prune_claim_until_ts_s = 0
       WHERE id = 0`),
 
     unredeemedByToken: q('SELECT duration_s FROM unredeemed_payments WHERE payment_token = ?'),
