@@ -44,6 +44,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Only JSON is spoken; a text/plain body gets the clear 415 rather than a confusing type error.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
+  // JSON is UTF-8 by definition (RFC 8259); the original service sent the bare type, and onion
+  // replies carry this header, so it is sent the same way.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    const type = reply.getHeader('content-type');
+    if (type === 'application/json; charset=utf-8') reply.header('content-type', 'application/json');
+    return payload;
+  });
   const deps = { ledger: options.ledger };
   await app.register(addPaymentRoute, deps);
   await app.register(getProofRoute, deps);

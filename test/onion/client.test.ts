@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { vectors } from '../support/vectors.ts';
 import { buildOnionRequest } from '../../src/client/onion.ts';
 import { encrypt, openEnvelope, type EncType } from '../../src/onion/envelope.ts';
 import { onionKeyPairFromSeed } from '../../src/onion/keys.ts';
 import { fromHex } from '../../src/protocol/bytes.ts';
 
-const vectorsFile = new URL('./protocol-vectors.json', import.meta.url);
-const vectors = JSON.parse(readFileSync(vectorsFile, 'utf8'));
 const server = onionKeyPairFromSeed(fromHex(vectors.backend_x25519.backend_seed, 32));
 
 for (const vector of vectors.onion_v4) {

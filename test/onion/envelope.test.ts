@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { vectors } from '../support/vectors.ts';
 import {
   decrypt,
   encodeEnvelope,
@@ -12,8 +12,6 @@ import {
 import { onionKeyPairFromSeed } from '../../src/onion/keys.ts';
 import { fromHex, toHex } from '../../src/protocol/bytes.ts';
 
-const vectorsFile = new URL('./protocol-vectors.json', import.meta.url);
-const vectors = JSON.parse(readFileSync(vectorsFile, 'utf8'));
 const server = onionKeyPairFromSeed(fromHex(vectors.backend_x25519.backend_seed, 32));
 
 interface OnionVector {
@@ -63,7 +61,7 @@ for (const vector of vectors.onion_v4 as OnionVector[]) {
 
 /** A well-formed envelope of the first vector with one part replaced. */
 function vectorEnvelope(replace: { ciphertext?: Buffer; metadata?: string } = {}): Buffer {
-  const request = hexBytes(vectors.onion_v4[0].request);
+  const request = hexBytes(vectors.onion_v4[0]!.request);
   const n = request.readUInt32LE(0);
   const ciphertext = replace.ciphertext ?? request.subarray(4, 4 + n);
   const metadata =
@@ -73,10 +71,10 @@ function vectorEnvelope(replace: { ciphertext?: Buffer; metadata?: string } = {}
   return Buffer.concat([prefix, ciphertext, metadata]);
 }
 
-const KEY_HEX = vectors.onion_v4[0].client_x25519_pkey as string;
+const KEY_HEX = vectors.onion_v4[0]!.client_x25519_pkey as string;
 
 t.test('an envelope that cannot be parsed or decrypted is refused with the reason', async (t) => {
-  const request = hexBytes(vectors.onion_v4[0].request);
+  const request = hexBytes(vectors.onion_v4[0]!.request);
   const withoutMetadata = request.subarray(0, 4 + request.readUInt32LE(0));
   const tampered = Buffer.from(request);
   tampered[40] = tampered[40]! ^ 1;
@@ -145,7 +143,7 @@ t.test('an envelope that cannot be parsed or decrypted is refused with the reaso
 });
 
 t.test('the messages never carry key material or plaintext', async (t) => {
-  const request = hexBytes(vectors.onion_v4[0].request);
+  const request = hexBytes(vectors.onion_v4[0]!.request);
   const tampered = Buffer.from(request);
   tampered[40] = tampered[40]! ^ 1;
   const message = refusal(() => openEnvelope(tampered, server));
@@ -178,7 +176,7 @@ t.test('the ephemeral key is accepted in upper case', async (t) => {
 });
 
 t.test('encodeEnvelope writes what Session clients send', async (t) => {
-  const vector = vectors.onion_v4[0];
+  const vector = vectors.onion_v4[0]!;
   const request = hexBytes(vector.request);
   const envelope = parseEnvelope(request);
 

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { vectors } from '../support/vectors.ts';
 import {
   onionKeyPairFromSeed,
   SmallOrderKeyError,
@@ -8,10 +8,8 @@ import {
 } from '../../src/onion/keys.ts';
 import { fromHex, toHex } from '../../src/protocol/bytes.ts';
 
-const vectorsFile = new URL('./protocol-vectors.json', import.meta.url);
-const vectors = JSON.parse(readFileSync(vectorsFile, 'utf8'));
 const backend = vectors.backend_x25519;
-const onion = vectors.onion_v4[0];
+const onion = vectors.onion_v4[0]!;
 
 t.test('the onion key pair is the backend key converted the libsodium way', async (t) => {
   const pair = onionKeyPairFromSeed(fromHex(backend.backend_seed, 32));

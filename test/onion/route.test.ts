@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import t from 'tap';
+import { vectors } from '../support/vectors.ts';
 import { buildOnionRequest, sealOnionPayload } from '../../src/client/onion.ts';
 import type { EncType } from '../../src/onion/envelope.ts';
 import type { InnerMethod } from '../../src/onion/inner.ts';
@@ -9,8 +9,6 @@ import { onionKeyPairFromSeed } from '../../src/onion/keys.ts';
 import { ONION_BODY_LIMIT, ONION_PATH, onionRoutes } from '../../src/onion/route.ts';
 import { fromHex } from '../../src/protocol/bytes.ts';
 
-const vectorsFile = new URL('./protocol-vectors.json', import.meta.url);
-const vectors = JSON.parse(readFileSync(vectorsFile, 'utf8'));
 const server = onionKeyPairFromSeed(fromHex(vectors.backend_x25519.backend_seed, 32));
 
 const JSON_TYPE = 'application/json; charset=utf-8';

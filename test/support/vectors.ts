@@ -4,6 +4,19 @@ import { fileURLToPath } from 'node:url';
 
 export const VECTORS_PATH = fileURLToPath(new URL('../../../shared/vectors/protocol.json', import.meta.url));
 
+export interface OnionVector {
+  enc_type: 'xchacha20-poly1305' | 'aes-gcm';
+  client_x25519_secret: string;
+  client_x25519_pkey: string;
+  server_x25519_pkey: string;
+  symmetric_key: string;
+  plaintext_request: string;
+  request: string;
+  plaintext_reply: string;
+  reply_nonce: string;
+  reply: string;
+}
+
 export interface ProtocolVectors {
   gen_index_hash: { gen_index: number; salt: string; gen_index_hash: string }[];
   keys: Record<
@@ -39,7 +52,7 @@ export interface ProtocolVectors {
     sig: string;
   }[];
   backend_x25519: { backend_seed: string; x25519_secret: string; x25519_pkey: string };
-  onion_v4: Record<string, string>[];
+  onion_v4: OnionVector[];
   rejected_pkeys: string[];
 }
 

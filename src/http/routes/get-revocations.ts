@@ -16,7 +16,7 @@ export const getRevocationsRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (
       // A string is sent as it is, skipping the serializer: the cache already holds the bytes the
       // response schema describes.
       const serialized = cache.answer(request.body.ticket);
-      return reply.type('application/json; charset=utf-8').send(serialized as never);
+      return reply.type('application/json').send(serialized as never);
     },
   );
 };
