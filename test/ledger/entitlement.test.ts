@@ -2,17 +2,11 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import { Ledger } from '../../src/ledger/index.ts';
 import { genIndexHash, toHex, type Salt } from '../../src/protocol/index.ts';
+import { vectors } from '../support/vectors.ts';
 import { buy, D, H, M0, masterKey, memoryLedger, paymentToken } from './helpers.ts';
 
-/** From the `gen_index_hash` vectors beside PROTOCOL.md: all share this salt. */
-const VECTOR_SALT = 'd96f524507af7f477a2dd4757b1e7207';
-const VECTOR_HASHES = new Map([
-  [0, '8a54559e199772dcd115ee3395789447f6167924cb3c0d23d290fc2fa251a540'],
-  [1, 'cc3fa288a08e5f6868bfdd9f2c5edbca6587f73e0d87e61c6bc16f90d32323fe'],
-  [2, '8fd48f5d36f457ea1b77b236a8d84dbebfe2d0cc7f02615f2732a5c5caa8c06d'],
-  [256, '30872b1a7d887ce999119e71db1a6e87e29409d90df83116d52a3dac4eae1efa'],
-  [65537, 'e759aac0164367ec8ce4ea01fe282eeb42fef2ec6a187090fcfce7f26d60f4a8'],
-]);
+const VECTOR_SALT = vectors.gen_index_hash[0]!.salt;
+const VECTOR_HASHES = new Map(vectors.gen_index_hash.map((v) => [v.gen_index, v.gen_index_hash]));
 
 t.test('a master key with no subscriber row has no entitlement', async (t) => {
   const { ledger } = memoryLedger();
