@@ -1,18 +1,10 @@
 import t from 'tap';
+import { refusal } from '../support/refusal.ts';
 import { decodeOneOrTwoStrings, encodeByteStringList } from '../../src/onion/bencode.ts';
 
 const bytes = (text: string) => Buffer.from(text, 'latin1');
 const text = (data: Uint8Array) => Buffer.from(data).toString('latin1');
 
-/** `Name: message` of what `fn` throws, so a test can assert both exactly. */
-function refusal(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  }
-  return 'no error';
-}
 
 t.test('a list of one or two byte strings decodes to those bytes', async (t) => {
   t.same(decodeOneOrTwoStrings(bytes('l3:abce')).map(text), ['abc']);

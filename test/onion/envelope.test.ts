@@ -1,5 +1,6 @@
 import t from 'tap';
-import { vectors } from '../support/vectors.ts';
+import { refusal } from '../support/refusal.ts';
+import { vectors, type OnionVector } from '../support/vectors.ts';
 import {
   decrypt,
   encodeEnvelope,
@@ -14,30 +15,10 @@ import { fromHex, toHex } from '../../src/protocol/bytes.ts';
 
 const server = onionKeyPairFromSeed(fromHex(vectors.backend_x25519.backend_seed, 32));
 
-interface OnionVector {
-  enc_type: string;
-  client_x25519_pkey: string;
-  server_x25519_pkey: string;
-  symmetric_key: string;
-  plaintext_request: string;
-  request: string;
-  plaintext_reply: string;
-  reply_nonce: string;
-  reply: string;
-}
 
 const hexBytes = (hex: string) => Buffer.from(hex, 'hex');
 const latin1 = (text: string) => Buffer.from(text, 'latin1');
 
-/** `Name: message` of what `fn` throws, so a test can assert both exactly. */
-function refusal(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  }
-  return 'no error';
-}
 
 for (const vector of vectors.onion_v4 as OnionVector[]) {
   t.test(`the ${vector.enc_type} vector, byte for byte`, async (t) => {

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { refusal } from '../support/refusal.ts';
 import {
   decodeInnerReply,
   decodeInnerRequest,
@@ -10,15 +11,6 @@ import {
 const bytes = (text: string) => Buffer.from(text, 'latin1');
 const text = (data: Uint8Array | undefined) => (data ? Buffer.from(data).toString('latin1') : data);
 
-/** `Name: message` of what `fn` throws, so a test can assert both exactly. */
-function refusal(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  }
-  return 'no error';
-}
 
 function listOf(meta: string, body?: string): Buffer {
   const body2 = body === undefined ? '' : `${bytes(body).length}:${body}`;
