@@ -39,7 +39,10 @@ export function pruneLatestMidnight(ledger: Ledger, log: PruneLog): PruneOutcome
         `${r.subscribersDeleted} subscribers, ${r.revocationsDeleted} revocations`,
     );
   } else if (outcome.kind === 'claimed_elsewhere') {
-    log.info({ event: 'prune_skipped', midnight: at }, `prune for ${at} is being run by another process`);
+    log.info(
+      { event: 'prune_skipped', midnight: at },
+      `prune for ${at} is being run by another process`,
+    );
   }
   return outcome;
 }

@@ -1,0 +1,60 @@
+/**
+ * The cluster primary: opens and migrates the database (creating the runtime row on first
+ * start), prints the start-up figures, forks the workers and is the only process that prunes.
+ * It serves no requests itself.
+ */
+import type { Config } from '../config.ts';
+import { Ledger, openDatabase } from '../ledger/index.ts';
+import { collectFigures, renderFigures } from '../operator/figures.ts';
+import { processLogger } from './log.ts';
+import { PruneSchedule } from './prune-schedule.ts';
+import { leaveParent, stopSignal } from './shutdown.ts';
+import { WorkerPool } from './worker-pool.ts';
+
+export async function runPrimary(config: Config): Promise<number> {
+  const log = processLogger(config.logLevel, 'primary');
+  const stop = stopSignal(log);
+
+  let ledger: Ledger;
+  try {
+    ledger = new Ledger(openDatabase(config.db));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    log.fatal(
+      { event: 'database_unavailable', err: error },
+      `cannot open ${config.db.path}: ${reason}`,
+    );
+    return 1;
+  }
+  console.log(renderFigures(collectFigures(ledger, config)));
+
+  log.info(
+    { event: 'cluster_starting', workers: config.workers, host: config.host, port: config.port },
+    `starting ${config.workers} workers on ${config.host}:${config.port}`,
+  );
+  const pool = new WorkerPool(config.workers, log);
+  pool.start();
+  // Limitation: the prune runs on the primary's thread, which also hands connections to the
+  // workers, so new connections wait while it runs. Its batches are short and it runs daily.
+  const schedule = new PruneSchedule(ledger, log);
+  schedule.start();
+
+  const ending = await Promise.race([
+    stop.then((signal) => ({ kind: 'signal' as const, signal })),
+    pool.gaveUp.then((reason) => ({ kind: 'gave_up' as const, reason })),
+  ]);
+  schedule.stop();
+  if (ending.kind === 'signal') {
+    log.info(
+      { event: 'shutdown', signal: ending.signal, grace_ms: config.shutdownGraceMs },
+      `${ending.signal}: stopping the workers (grace period ${config.shutdownGraceMs} ms)`,
+    );
+  }
+  const clean = await pool.stop(config.shutdownGraceMs);
+  ledger.close();
+
+  const code = ending.kind === 'signal' && clean ? 0 : 1;
+  log.info({ event: 'stopped', exit_code: code }, `stopped with exit code ${code}`);
+  leaveParent();
+  return code;
+}

@@ -1,0 +1,70 @@
+/**
+ * Stopping on SIGINT and SIGTERM. In a terminal, Ctrl-C signals the whole process group, so the
+ * primary and every worker each receive it, and the primary sends SIGTERM as well: each process
+ * treats the first signal as the request to stop and ignores the rest.
+ */
+import type { Logger } from 'pino';
+import type { Server } from '../server.ts';
+
+/** How often a closing server closes the keep-alive connections that have turned idle. */
+const SWEEP_MS = 100;
+
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+export type StopSignal = (typeof STOP_SIGNALS)[number];
+
+/**
+ * Resolves at the first SIGINT or SIGTERM. The handlers stay installed, so a later signal does
+ * not kill the process half way through its shutdown.
+ */
+export function stopSignal(log: Logger): Promise<StopSignal> {
+  return new Promise((resolve) => {
+    let first: StopSignal | undefined;
+    for (const signal of STOP_SIGNALS) {
+      process.on(signal, () => {
+        if (first) {
+          log.debug({ event: 'signal_ignored', signal }, `${signal} ignored: already stopping`);
+          return;
+        }
+        first = signal;
+        resolve(signal);
+      });
+    }
+  });
+}
+
+/**
+ * Stops accepting connections, lets requests in flight finish, then closes the database.
+ * Returns the exit code: 0, or 1 when requests were still running after `graceMs` and their
+ * connections had to be cut.
+ */
+export async function closeServer(server: Server, graceMs: number, log: Logger): Promise<number> {
+  let timedOut = false;
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    log.error(
+      { event: 'shutdown_timeout', grace_ms: graceMs },
+      `requests still in flight after ${graceMs} ms: cutting their connections`,
+    );
+    server.app.server.closeAllConnections();
+  }, graceMs);
+  deadline.unref();
+
+  // Fastify stops listening, closes idle keep-alive connections and answers requests that
+  // arrive meanwhile with 503; close() resolves when the last connection has ended. A connection
+  // whose request finishes meanwhile turns idle but stays open for keep-alive: sweep those too.
+  const sweep = setInterval(() => server.app.server.closeIdleConnections(), SWEEP_MS);
+  sweep.unref();
+  await server.app.close();
+  clearInterval(sweep);
+  clearTimeout(deadline);
+  server.ledger.close();
+  return timedOut ? 1 : 0;
+}
+
+/**
+ * Closes the channel a process manager (pm2) keeps to this process, which would otherwise hold
+ * it open after everything it opened is closed.
+ */
+export function leaveParent(): void {
+  if (process.connected) process.disconnect();
+}

@@ -1,0 +1,47 @@
+/**
+ * One process that serves and prunes, for an in-memory database: processes cannot share one, so
+ * there is no primary and no worker.
+ */
+import type { Config } from '../config.ts';
+import { Ledger, openDatabase } from '../ledger/index.ts';
+import { collectFigures, renderFigures } from '../operator/figures.ts';
+import { buildServerApp } from '../server.ts';
+import { processLogger } from './log.ts';
+import { PruneSchedule } from './prune-schedule.ts';
+import { closeServer, leaveParent, stopSignal } from './shutdown.ts';
+
+export const SINGLE_PROCESS_NOTICE =
+  'in-memory database: running as a single process that serves and prunes';
+
+export async function runSingleProcess(config: Config): Promise<number> {
+  const log = processLogger(config.logLevel, 'single');
+  const stop = stopSignal(log);
+
+  console.log(SINGLE_PROCESS_NOTICE);
+  const ledger = new Ledger(openDatabase(config.db));
+  console.log(renderFigures(collectFigures(ledger, config)));
+
+  const app = await buildServerApp(ledger, config);
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    log.fatal({ event: 'start_failed', err: error }, `cannot listen: ${reason}`);
+    await app.close();
+    ledger.close();
+    return 1;
+  }
+  const schedule = new PruneSchedule(ledger, log);
+  schedule.start();
+
+  const signal = await stop;
+  schedule.stop();
+  log.info(
+    { event: 'shutdown', signal, grace_ms: config.shutdownGraceMs },
+    `${signal}: finishing requests in flight (grace period ${config.shutdownGraceMs} ms)`,
+  );
+  const code = await closeServer({ app, ledger }, config.shutdownGraceMs, log);
+  log.info({ event: 'stopped', exit_code: code }, `stopped with exit code ${code}`);
+  leaveParent();
+  return code;
+}

@@ -1,0 +1,138 @@
+/**
+ * The primary's workers: forks them, replaces those that die (with the restart policy's backoff)
+ * and stops them all within a grace period. Workers run the same entry point as the primary and
+ * inherit its environment, so they read the same configuration.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { RestartPolicy } from './restart-policy.ts';
+import { isStartFailedMessage } from './worker.ts';
+
+/** The entry point a worker runs; not `process.argv[1]`, which a wrapper may have taken. */
+const ENTRY_POINT = fileURLToPath(new URL('../main.ts', import.meta.url));
+
+interface Running {
+  slot: number;
+  worker: Worker;
+  pid: number | undefined;
+  listeningSinceMs: number | undefined;
+}
+
+export class WorkerPool {
+  readonly #running = new Map<number, Running>();
+  readonly #pendingRestarts = new Map<number, NodeJS.Timeout>();
+  readonly #policy = new RestartPolicy();
+  #stopping = false;
+  #lastStartError: string | undefined;
+  #giveUp!: (reason: string) => void;
+  #allExited: (() => void) | undefined;
+  #stoppedCleanly = true;
+
+  /** Resolves with a message when workers keep dying before they listen. */
+  readonly gaveUp = new Promise<string>((resolve) => {
+    this.#giveUp = resolve;
+  });
+
+  constructor(
+    private readonly size: number,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  start(): void {
+    cluster.setupPrimary({ exec: ENTRY_POINT });
+    for (let slot = 0; slot < this.size; slot++) this.#fork(slot);
+  }
+
+  #fork(slot: number): void {
+    const worker = cluster.fork();
+    const running: Running = { slot, worker, pid: worker.process.pid, listeningSinceMs: undefined };
+    this.#running.set(worker.id, running);
+
+    worker.on('listening', (address) => {
+      running.listeningSinceMs = this.now();
+      this.#policy.listening();
+      this.log.info(
+        { event: 'worker_listening', worker_pid: running.pid, slot, port: address.port },
+        `worker ${running.pid} listening`,
+      );
+    });
+    worker.on('message', (message: unknown) => {
+      if (isStartFailedMessage(message)) this.#lastStartError = message.error;
+    });
+    worker.on('exit', (code, signal) => this.#exited(running, code, signal));
+  }
+
+  #exited(running: Running, code: number | null, signal: string | null): void {
+    this.#running.delete(running.worker.id);
+    const fields = { worker_pid: running.pid, slot: running.slot, code, signal };
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+
+    if (this.#stopping) {
+      // A worker still starting may be killed before it can handle the signal: nothing was lost.
+      const clean = code === 0 || running.listeningSinceMs === undefined;
+      if (!clean) this.#stoppedCleanly = false;
+      this.log.info({ event: 'worker_stopped', ...fields }, `worker ${running.pid} ${how}`);
+      if (this.#running.size === 0) this.#allExited?.();
+      return;
+    }
+
+    const decision = this.#policy.died({
+      slot: running.slot,
+      listeningSinceMs: running.listeningSinceMs,
+      atMs: this.now(),
+    });
+    if (decision.kind === 'give_up') {
+      const cause = this.#lastStartError ?? `the last one ${how}`;
+      const reason =
+        `${decision.failures} workers in a row died before they could listen (${cause}); ` +
+        'stopping the cluster instead of restarting them';
+      this.log.fatal({ event: 'workers_failing', ...fields, failures: decision.failures }, reason);
+      this.#giveUp(reason);
+      return;
+    }
+
+    this.log.warn(
+      { event: 'worker_died', ...fields, restart_in_ms: decision.delayMs },
+      `worker ${running.pid} ${how}; starting a replacement in ${decision.delayMs} ms`,
+    );
+    const timer = setTimeout(() => {
+      this.#pendingRestarts.delete(running.slot);
+      this.#fork(running.slot);
+    }, decision.delayMs);
+    this.#pendingRestarts.set(running.slot, timer);
+  }
+
+  /**
+   * Asks every worker to stop (SIGTERM) and waits for them. Past `graceMs`, the rest are killed.
+   * Resolves true when every worker that was serving stopped by itself with exit code 0.
+   */
+  async stop(graceMs: number): Promise<boolean> {
+    this.#stopping = true;
+    for (const timer of this.#pendingRestarts.values()) clearTimeout(timer);
+    this.#pendingRestarts.clear();
+    if (this.#running.size === 0) return this.#stoppedCleanly;
+
+    const allExited = new Promise<void>((resolve) => {
+      this.#allExited = resolve;
+    });
+    for (const { worker } of this.#running.values()) worker.process.kill('SIGTERM');
+
+    const deadline = setTimeout(() => {
+      const pids = [...this.#running.values()].map((r) => r.pid);
+      this.log.error(
+        { event: 'shutdown_timeout', grace_ms: graceMs, worker_pids: pids },
+        `workers still running after ${graceMs} ms: killing them`,
+      );
+      this.#stoppedCleanly = false;
+      for (const { worker } of this.#running.values()) worker.process.kill('SIGKILL');
+    }, graceMs);
+    // Never the reason the primary stays up: the workers' own exits are awaited.
+    deadline.unref();
+
+    await allExited;
+    clearTimeout(deadline);
+    return this.#stoppedCleanly;
+  }
+}

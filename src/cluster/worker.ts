@@ -1,0 +1,60 @@
+/**
+ * A cluster worker: its own connection to the database and a Fastify server on the port every
+ * worker shares. It serves requests and never prunes. It stops at SIGINT or SIGTERM, from the
+ * primary or from a terminal's Ctrl-C.
+ */
+import cluster from 'node:cluster';
+import type { Config } from '../config.ts';
+import { startServer, type Server } from '../server.ts';
+import { processLogger } from './log.ts';
+import { closeServer, stopSignal } from './shutdown.ts';
+
+/** What a worker that cannot start tells the primary before it exits, for the primary's log. */
+export interface StartFailedMessage {
+  kind: 'start_failed';
+  error: string;
+}
+
+export function isStartFailedMessage(message: unknown): message is StartFailedMessage {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { kind?: unknown }).kind === 'start_failed' &&
+    typeof (message as { error?: unknown }).error === 'string'
+  );
+}
+
+function tellPrimary(message: StartFailedMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  });
+}
+
+export async function runWorker(config: Config): Promise<number> {
+  const log = processLogger(config.logLevel, 'worker');
+  // Listening before start-up, so that a stop requested while starting is not lost.
+  const stop = stopSignal(log);
+
+  let server: Server;
+  try {
+    server = await startServer(config);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    log.fatal({ event: 'worker_start_failed', err: error }, `worker could not start: ${reason}`);
+    await tellPrimary({ kind: 'start_failed', error: reason });
+    leaveCluster();
+    return 1;
+  }
+
+  const signal = await stop;
+  log.info({ event: 'worker_stopping', signal }, `${signal}: finishing requests in flight`);
+  const code = await closeServer(server, config.shutdownGraceMs, log);
+  leaveCluster();
+  return code;
+}
+
+/** Closes the channel to the primary, which would otherwise keep the worker alive. */
+function leaveCluster(): void {
+  if (cluster.worker?.isConnected()) cluster.worker.disconnect();
+}

@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import t from 'tap';
+import {
+  freePort,
+  groupGone,
+  integrityCheck,
+  isAlive,
+  request,
+  startBackend,
+} from './harness.ts';
+
+const GRACE_MS = 5_000;
+
+t.test('two workers serve; a killed worker is replaced; SIGTERM stops every process', async (t) => {
+  const db = join(t.testdir(), 'backend.db');
+  const backend = startBackend(t, { db, port: await freePort(), workers: 2, graceMs: GRACE_MS });
+  const [first, second] = await backend.workersListening(2);
+
+  await t.test('the primary printed the start-up figures before forking', async (t) => {
+    t.match(backend.text.join('\n'), /^Database: +.*backend\.db/m);
+    t.match(backend.text.join('\n'), /^Backend public key: +[0-9a-f]{64}$/m);
+    t.equal(backend.event('cluster_starting')[0]?.pid, backend.pid);
+  });
+
+  await t.test('requests are served', async (t) => {
+    const health = await request(backend.port, '/health');
+    t.equal(health.status, 200);
+    const revocations = await request(backend.port, '/get_revocations', { version: 0, ticket: 0 });
+    t.same(JSON.parse(revocations.body), {
+      status: 200,
+      result: { version: 0, ticket: 0, list: [] },
+    });
+  });
+
+  await t.test('a worker killed with SIGKILL is replaced, the service answering', async (t) => {
+    process.kill(first!, 'SIGKILL');
+    const died = await backend.waitFor('worker_died', (l) => l.event === 'worker_died');
+    t.match(died, { worker_pid: first, signal: 'SIGKILL', restart_in_ms: 100, role: 'primary' });
+
+    // Until the replacement listens, the other worker answers every request.
+    const replaced = backend.waitFor(
+      'a third worker listening',
+      () => backend.event('worker_listening').length === 3,
+    );
+    let replacementListening = false;
+    void replaced.then(() => (replacementListening = true), () => {});
+    const statuses: number[] = [];
+    while (!replacementListening && backend.child.exitCode === null) {
+      statuses.push((await request(backend.port, '/health')).status);
+    }
+    const replacement = await replaced;
+    t.ok(statuses.length > 0, `${statuses.length} requests while the worker was being replaced`);
+    t.same(statuses.filter((status) => status !== 200), [], 'every one of them answered 200');
+    t.equal(replacement.slot, died.slot, 'the replacement takes the dead worker\'s slot');
+    t.not(replacement.worker_pid, first);
+    t.notOk(isAlive(first!), 'the killed worker is gone');
+    t.ok(isAlive(second!), 'the other worker was left alone');
+    const after = [];
+    for (let i = 0; i < 10; i++) after.push((await request(backend.port, '/health')).status);
+    t.same(after, Array(10).fill(200), 'answered after the replacement');
+  });
+
+  await t.test('SIGTERM ends every process with exit code 0 within the grace period', async (t) => {
+    const workers = backend.event('worker_listening').map((l) => l.worker_pid as number);
+    const sentAt = Date.now();
+    process.kill(backend.pid, 'SIGTERM');
+    const exit = await backend.exited;
+
+    t.same({ code: exit.code, signal: exit.signal }, { code: 0, signal: null });
+    t.ok(exit.atMs - sentAt < GRACE_MS, `stopped in ${exit.atMs - sentAt} ms`);
+    await groupGone(backend, 1_000);
+    for (const pid of workers) t.notOk(isAlive(pid), `worker ${pid} is gone`);
+    t.equal(backend.event('worker_stopped').filter((l) => l.code === 0).length, 2);
+    t.match(backend.event('stopped'), [{ exit_code: 0, role: 'primary', pid: backend.pid }]);
+    t.equal(integrityCheck(db), 'ok');
+  });
+});
