@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { LogLevel } from '../config.ts';
 import type { Ledger } from '../ledger/index.ts';
-import { installErrorHandling } from './errors.ts';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors.ts';
 import { addPaymentRoute } from './routes/add-payment.ts';
 import { getProofRoute } from './routes/get-proof.ts';
 import { getRevocationsRoute } from './routes/get-revocations.ts';
@@ -28,6 +28,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ? { loggerInstance: options.logger }
       : { logger: { level: options.logLevel ?? 'silent' } }),
     bodyLimit: JSON_BODY_LIMIT,
+    // Failures before routing and bytes that are not HTTP get the error envelope too.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
     // Two log lines for every request would cost more than some requests do.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: {

@@ -3,6 +3,8 @@
  * RequestError; schema validation, body parsing and unknown routes arrive here as Fastify errors.
  * Nothing about an unexpected error reaches the client beyond "internal error".
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LedgerError } from '../ledger/index.ts';
 
@@ -79,6 +81,7 @@ const FASTIFY_FAILURES: Record<string, (error: FastifyError) => string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => 'Content-Type must be application/json',
   FST_ERR_CTP_EMPTY_JSON_BODY: () => 'body is empty; send a JSON object',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => 'Content-Length does not match the body',
+  FST_ERR_BAD_URL: () => 'URL path is not valid: it has a malformed percent-encoding',
 };
 
 function problemsOf(error: FastifyError): string[] {
@@ -94,21 +97,75 @@ function problemsOf(error: FastifyError): string[] {
   return [error.message];
 }
 
+function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof RequestError) {
+    return reply.code(error.status).send(errorEnvelope(error.status, error.problems));
+  }
+  if (error instanceof LedgerError) {
+    return reply.code(400).send(errorEnvelope(400, [error.message]));
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    return reply.code(status).send(errorEnvelope(status, problemsOf(error)));
+  }
+  request.log.error({ event: 'internal_error', err: error }, 'request failed');
+  return reply.code(500).send(errorEnvelope(500, ['internal error']));
+}
+
+/**
+ * For Fastify's `frameworkErrors` option: failures found before routing (a path whose
+ * percent-encoding does not decode) would otherwise get Fastify's own JSON, not the envelope.
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  const status = error.statusCode ?? 500;
+  if (status >= 500) request.log.error({ event: 'internal_error', err: error }, 'request failed');
+  const problems = status < 500 ? problemsOf(error) : ['internal error'];
+  // A reply made before routing skips the app's onSend hooks: the bare JSON type they would set
+  // is set here, and bytes are sent so that Fastify appends no charset to it.
+  const body = Buffer.from(JSON.stringify(errorEnvelope(status, problems)), 'utf8');
+  return reply.code(status).type('application/json').send(body);
+}
+
+/** What Node's HTTP parser refused, with the status Fastify's default handler gives it. */
+const CLIENT_ERRORS: Record<string, { status: number; problem: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, problem: 'request was not received in time' },
+  HPE_HEADER_OVERFLOW: { status: 431, problem: 'request headers are too large' },
+};
+const NOT_HTTP = { status: 400, problem: 'request is not valid HTTP' };
+
+/**
+ * For Fastify's `clientErrorHandler` option: bytes Node's HTTP parser refuses never reach a route,
+ * so the answer is written to the socket here, in the envelope, and the connection closed.
+ */
+export function clientErrorHandler(
+  this: FastifyInstance,
+  error: Error & { code?: string },
+  socket: Socket,
+): void {
+  // The peer is gone: there is no one to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, problem } = (error.code && CLIENT_ERRORS[error.code]) || NOT_HTTP;
+  // The code only: the error also carries the raw bytes received, which are the client's.
+  this.log.debug({ event: 'client_error', code: error.code, status }, 'malformed request refused');
+  const body = JSON.stringify(errorEnvelope(status, [problem]));
+  if (socket.writable) {
+    const head = [
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Content-Type: application/json',
+      'Connection: close',
+    ];
+    socket.write(`${head.join('\r\n')}\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    if (error instanceof RequestError) {
-      return reply.code(error.status).send(errorEnvelope(error.status, error.problems));
-    }
-    if (error instanceof LedgerError) {
-      return reply.code(400).send(errorEnvelope(400, [error.message]));
-    }
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      return reply.code(status).send(errorEnvelope(status, problemsOf(error)));
-    }
-    request.log.error({ event: 'internal_error', err: error }, 'request failed');
-    return reply.code(500).send(errorEnvelope(500, ['internal error']));
-  });
+  app.setErrorHandler(handleError);
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];

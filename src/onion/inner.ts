@@ -32,8 +32,10 @@ export class OnionPayloadError extends Error {
   }
 }
 
-// Printable ASCII without spaces: anything else is not a path the router could match.
-const ENDPOINT_RE = /^\/[\x21-\x7e]*$/;
+// Printable ASCII without spaces: anything else is not a path the router could match. Nor a
+// backslash: URL parsing reads it as "/", so "/\host/x" would name a host, not a path, and the
+// in-process dispatch could not even build the request.
+const ENDPOINT_RE = /^\/[\x21-\x5b\x5d-\x7e]*$/;
 const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE_RE = /^[^\r\n\0]*$/;
 

@@ -7,7 +7,7 @@ import {
   isAlive,
   request,
   startBackend,
-} from './harness.ts';
+} from '../support/harness.ts';
 
 const GRACE_MS = 5_000;
 

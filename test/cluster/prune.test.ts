@@ -12,7 +12,7 @@ import {
   startBackend,
   type Backend,
   type LogLine,
-} from './harness.ts';
+} from '../support/harness.ts';
 
 const D = DAY_S;
 const H = 3_600;

@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { SINGLE_PROCESS_NOTICE } from '../../src/cluster/single.ts';
-import { freePort, groupGone, integrityCheck, request, startBackend } from './harness.ts';
+import { freePort, groupGone, integrityCheck, request, startBackend } from '../support/harness.ts';
 
 const BODY = JSON.stringify({ version: 0, ticket: 0 });
 

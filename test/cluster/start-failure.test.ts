@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { MAX_START_FAILURES } from '../../src/cluster/restart-policy.ts';
-import { freePort, groupGone, startBackend } from './harness.ts';
+import { freePort, groupGone, startBackend } from '../support/harness.ts';
 
 t.test('workers that cannot listen stop the cluster with a clear message', async (t) => {
   const port = await freePort();
