@@ -3,5 +3,5 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { runCli } = await import('../src/cli.ts');
-process.exitCode = runCli(process.argv.slice(2));
+const { main } = await import('../src/cli.ts');
+main(process.argv.slice(2));

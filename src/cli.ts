@@ -157,6 +157,13 @@ export function runCli(argv: string[], env = process.env, out: Out = console.log
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = runCli(process.argv.slice(2));
+/** Run as a program: a reader that stops early (`| head`) ends the output, not in a crash. */
+export function main(argv: string[]): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+  process.exitCode = runCli(argv);
 }
+
+if (import.meta.url === `file://${process.argv[1]}`) main(process.argv.slice(2));
