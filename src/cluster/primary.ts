@@ -32,12 +32,12 @@ export async function runPrimary(config: Config): Promise<number> {
     { event: 'cluster_starting', workers: config.workers, host: config.host, port: config.port },
     `starting ${config.workers} workers on ${config.host}:${config.port}`,
   );
+  // The missed midnight is pruned before any worker serves. Later prunes pause between their
+  // batches, so the primary keeps handing connections to the workers while one runs.
+  const schedule = new PruneSchedule(ledger, log);
+  await schedule.start();
   const pool = new WorkerPool(config.workers, log);
   pool.start();
-  // Limitation: the prune runs on the primary's thread, which also hands connections to the
-  // workers, so new connections wait while it runs. Its batches are short and it runs daily.
-  const schedule = new PruneSchedule(ledger, log);
-  schedule.start();
 
   const ending = await Promise.race([
     stop.then((signal) => ({ kind: 'signal' as const, signal })),

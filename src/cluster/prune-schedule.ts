@@ -7,6 +7,7 @@
  * midnight not yet done. Waking hourly also recovers from a clock that jumped or a claim that
  * another process abandoned.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { DAY_S, latestMidnight, type Ledger, type PruneOutcome } from '../ledger/index.ts';
 
@@ -19,10 +20,33 @@ export interface PruneLog {
   error(fields: object, message: string): void;
 }
 
+/**
+ * Pause between prune batches. Redemptions on other processes wait in SQLite's busy handler,
+ * which polls; back-to-back batches would starve them for the whole prune.
+ */
+export const PRUNE_BATCH_PAUSE_MS = 5;
+
+/** Runs the prune for `midnight`, pausing between batches; the event loop runs meanwhile. */
+export async function pruneWithPauses(
+  ledger: Ledger,
+  midnight: number,
+  pauseMs = PRUNE_BATCH_PAUSE_MS,
+): Promise<PruneOutcome> {
+  const steps = ledger.pruneSteps(midnight);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await sleep(pauseMs);
+  }
+}
+
 /** Runs the prune for the latest midnight at or before now, logging what it did. */
-export function pruneLatestMidnight(ledger: Ledger, log: PruneLog): PruneOutcome {
+export async function pruneLatestMidnight(
+  ledger: Ledger,
+  log: PruneLog,
+): Promise<PruneOutcome> {
   const midnight = latestMidnight(ledger.clock());
-  const outcome = ledger.prune(midnight);
+  const outcome = await pruneWithPauses(ledger, midnight);
   const at = new Date(midnight * 1000).toISOString();
   if (outcome.kind === 'pruned') {
     const r = outcome.report;
@@ -56,9 +80,13 @@ export class PruneSchedule {
     private readonly log: PruneLog | FastifyBaseLogger,
   ) {}
 
-  /** Prunes for a missed midnight now, then keeps the timer going until stop(). */
-  start(): void {
-    this.#tick();
+  /**
+   * Prunes for a missed midnight now, then keeps the timer going until stop(). Resolves once the
+   * first prune is done, so that a caller can serve only after it (a redemption before it would
+   * stack behind payments that already ran out).
+   */
+  start(): Promise<void> {
+    return this.#tick();
   }
 
   stop(): void {
@@ -66,17 +94,18 @@ export class PruneSchedule {
     if (this.#timer) clearTimeout(this.#timer);
   }
 
-  #tick(): void {
+  async #tick(): Promise<void> {
     if (this.#stopped) return;
     try {
-      pruneLatestMidnight(this.ledger, this.log);
+      await pruneLatestMidnight(this.ledger, this.log);
     } catch (error) {
       // A failed prune is retried at the next wake-up; serving goes on.
       this.log.error({ event: 'prune_failed', err: error }, 'prune failed');
     }
+    if (this.#stopped) return;
     const now = this.ledger.clock();
     const untilMidnightMs = (latestMidnight(now) + DAY_S - now) * 1000 + AFTER_MIDNIGHT_MS;
-    this.#timer = setTimeout(() => this.#tick(), Math.min(untilMidnightMs, MAX_SLEEP_MS));
+    this.#timer = setTimeout(() => void this.#tick(), Math.min(untilMidnightMs, MAX_SLEEP_MS));
     // The timer alone never keeps the process alive.
     this.#timer.unref();
   }

@@ -21,18 +21,19 @@ export async function runSingleProcess(config: Config): Promise<number> {
   const ledger = new Ledger(openDatabase(config.db));
   console.log(renderFigures(collectFigures(ledger, config)));
 
+  const schedule = new PruneSchedule(ledger, log);
+  await schedule.start();
   const app = await buildServerApp(ledger, config);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     log.fatal({ event: 'start_failed', err: error }, `cannot listen: ${reason}`);
+    schedule.stop();
     await app.close();
     ledger.close();
     return 1;
   }
-  const schedule = new PruneSchedule(ledger, log);
-  schedule.start();
 
   const signal = await stop;
   schedule.stop();
