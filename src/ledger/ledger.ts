@@ -106,6 +106,11 @@ export class Ledger {
   readonly salt: Salt;
   readonly backendKey: BackendKey;
   readonly #sql: Statements;
+  /**
+   * The transaction of every /add_payment, wrapped once: better-sqlite3 builds four wrapper
+   * functions for each db.transaction() call, which cost more than running one.
+   */
+  readonly #redeemImmediate: (masterPkey: PublicKey, token: PaymentToken) => Entitlement;
 
   /**
    * Migrates the schema, creates the runtime row on first use (fresh salt and backend key) and
@@ -119,6 +124,9 @@ export class Ledger {
     const runtime = this.#ensureRuntime();
     this.salt = fixedBytes(new Uint8Array(runtime.salt), 16);
     this.backendKey = new BackendKey(fixedBytes(new Uint8Array(runtime.backend_seed), 32));
+    this.#redeemImmediate = db.transaction((masterPkey: PublicKey, token: PaymentToken) =>
+      this.#redeemInTransaction(masterPkey, token),
+    ).immediate;
   }
 
   #ensureRuntime(): RuntimeRow {
@@ -165,22 +173,24 @@ export class Ledger {
    * under the write lock.
    */
   redeem(masterPkey: PublicKey, token: PaymentToken): Entitlement {
-    const run = this.db.transaction((): Entitlement => {
-      const now = this.clock();
-      const witnessed = this.#sql.unredeemedByToken.get(token) as { duration_s: number } | undefined;
-      if (!witnessed) {
-        if (this.#sql.paymentByToken.get(token)) {
-          throw new LedgerError('token_redeemed', 'payment_token was already redeemed');
-        }
-        throw new LedgerError('token_unknown', 'payment_token was never witnessed');
+    return this.#redeemImmediate(masterPkey, token);
+  }
+
+  /** The body of redeem(), run under the write lock (BEGIN IMMEDIATE). */
+  #redeemInTransaction(masterPkey: PublicKey, token: PaymentToken): Entitlement {
+    const now = this.clock();
+    const witnessed = this.#sql.unredeemedByToken.get(token) as { duration_s: number } | undefined;
+    if (!witnessed) {
+      if (this.#sql.paymentByToken.get(token)) {
+        throw new LedgerError('token_redeemed', 'payment_token was already redeemed');
       }
-      this.#sql.deleteUnredeemed.run(token);
-      this.#sql.insertPayment.run(masterPkey, witnessed.duration_s, dayCeil(now), token);
-      this.#activateIfNoneActive(masterPkey, dayCeil(now));
-      this.#revokeCurrent(masterPkey);
-      return this.#grantNewGenIndex(masterPkey);
-    });
-    return run.immediate();
+      throw new LedgerError('token_unknown', 'payment_token was never witnessed');
+    }
+    this.#sql.deleteUnredeemed.run(token);
+    this.#sql.insertPayment.run(masterPkey, witnessed.duration_s, dayCeil(now), token);
+    this.#activateIfNoneActive(masterPkey, dayCeil(now));
+    this.#revokeCurrent(masterPkey);
+    return this.#grantNewGenIndex(masterPkey);
   }
 
   /**
@@ -257,7 +267,7 @@ export class Ledger {
   }
 
   currentTicket(): number {
-    return (this.#sql.ticket.get() as { ticket: number }).ticket;
+    return this.#sql.ticket.get() as number;
   }
 
   /** Every revocation, ascending by gen index, with the ticket they belong to (one snapshot). */
@@ -301,8 +311,21 @@ export class Ledger {
    * The daily prune for the midnight `midnight`, run once across every process sharing the file.
    * A process first claims the midnight (a lease in the runtime row); the work then runs in short
    * transactions, each of which is safe to repeat, and the midnight is marked done at the end.
+   * This runs every step at once; pruneSteps() lets the caller pause between them.
    */
   prune(midnight: number): PruneOutcome {
+    const steps = this.pruneSteps(midnight);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /**
+   * The prune as a generator that yields after each batch transaction, so that a long prune can
+   * let other writers, and its own process's event loop, in between batches.
+   */
+  *pruneSteps(midnight: number): Generator<void, PruneOutcome, void> {
     const claim = this.#claimPrune(midnight);
     if (claim !== 'claimed') return { kind: claim, midnight };
 
@@ -313,12 +336,17 @@ export class Ledger {
       subscribersDeleted: 0,
       revocationsDeleted: 0,
     };
-    while (this.#pruneEndedPayments(midnight, report)) this.#renewPruneClaim(midnight);
+    while (this.#pruneEndedPayments(midnight, report)) {
+      this.#renewPruneClaim(midnight);
+      yield;
+    }
     while (this.#pruneRows(this.#sql.deleteExpiredRevocations, midnight, report, 'revocations')) {
       this.#renewPruneClaim(midnight);
+      yield;
     }
     while (this.#pruneRows(this.#sql.deleteExpiredSubscribers, midnight, report, 'subscribers')) {
       this.#renewPruneClaim(midnight);
+      yield;
     }
     this.db.transaction(() => this.#sql.finishPrune.run(midnight)).immediate();
     return { kind: 'pruned', report };
