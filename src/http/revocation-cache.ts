@@ -1,6 +1,7 @@
 /**
  * The revocation list, serialized once per ticket. A request costs one read of the current ticket;
- * the list itself is read and serialized again only when the ticket has moved.
+ * the list itself is read and serialized again only when the ticket has moved. The answers are
+ * kept as bytes, so a 1,000-entry list is not even re-encoded per request: it is written as is.
  */
 import { toHex, PROTOCOL_VERSION } from '../protocol/index.ts';
 import type { Ledger } from '../ledger/index.ts';
@@ -8,12 +9,13 @@ import type { Ledger } from '../ledger/index.ts';
 interface Serialized {
   ticket: number;
   /** The whole success envelope, ready to send. */
-  full: string;
-  empty: string;
+  full: Buffer;
+  empty: Buffer;
 }
 
-function envelope(ticket: number, listJson: string): string {
-  return `{"result":{"list":${listJson},"ticket":${ticket},"version":${PROTOCOL_VERSION}},"status":200}`;
+function envelope(ticket: number, listJson: string): Buffer {
+  const result = `{"list":${listJson},"ticket":${ticket},"version":${PROTOCOL_VERSION}}`;
+  return Buffer.from(`{"result":${result},"status":200}`, 'utf8');
 }
 
 export class RevocationCache {
@@ -22,7 +24,7 @@ export class RevocationCache {
   constructor(private readonly ledger: Ledger) {}
 
   /** The answer for a client holding `clientTicket`: the full list unless it is current. */
-  answer(clientTicket: number): string {
+  answer(clientTicket: number): Buffer {
     let cached = this.#cached;
     if (!cached || cached.ticket !== this.ledger.currentTicket()) {
       cached = this.#serialize();

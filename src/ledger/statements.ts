@@ -8,7 +8,8 @@ export function prepareStatements(db: Database.Database) {
     insertRuntime: q(`
       INSERT INTO runtime (id, next_gen_index, salt, backend_seed, last_prune_unix_ts_s, ticket)
       VALUES (0, 0, ?, ?, 0, 0)`),
-    ticket: q('SELECT ticket FROM runtime WHERE id = 0'),
+    // Read on every /get_revocations: plucked, so no row object is made for one number.
+    ticket: q('SELECT ticket FROM runtime WHERE id = 0').pluck(),
     bumpTicket: q('UPDATE runtime SET ticket = ticket + 1 WHERE id = 0'),
     takeGenIndex: q(`
       UPDATE runtime SET next_gen_index = next_gen_index + 1 WHERE id = 0

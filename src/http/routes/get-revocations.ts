@@ -13,8 +13,8 @@ export const getRevocationsRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (
     '/get_revocations',
     { schema: { body: GetRevocationsRequest, response: replies(RevocationList) } },
     async (request, reply) => {
-      // A string is sent as it is, skipping the serializer: the cache already holds the bytes the
-      // response schema describes.
+      // Bytes are sent as they are, skipping the serializer: the cache already holds the bytes
+      // the response schema describes.
       const serialized = cache.answer(request.body.ticket);
       return reply.type('application/json').send(serialized as never);
     },
