@@ -138,3 +138,15 @@ t.test('the fast verifier agrees with the strict pure-JS verifier on valid and m
   }
   t.equal(accepted, 40, 'exactly the unmodified signatures verify');
 });
+
+t.test('the backend key signs exactly as @noble/ed25519 does, for any key and message', async (t) => {
+  const { BackendKey } = await import('../../src/protocol/index.ts');
+  for (let i = 0; i < 60; i++) {
+    const seed = randomBytes(32);
+    const key = new BackendKey(seed as never);
+    const message = randomBytes(i % 3 === 0 ? 32 : i);
+    const sig = key.sign(message);
+    t.equal(toHex(sig), toHex(ed.sign(message, seed)), `signature ${i}`);
+    t.ok(verifyClientSignature(key.publicKey, message, sig));
+  }
+});
