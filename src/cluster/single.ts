@@ -23,7 +23,7 @@ export async function runSingleProcess(config: Config): Promise<number> {
 
   const schedule = new PruneSchedule(ledger, log);
   await schedule.start();
-  const app = await buildServerApp(ledger, config);
+  const app = await buildServerApp(ledger, config, log);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {

@@ -38,7 +38,7 @@ export async function runWorker(config: Config): Promise<number> {
 
   let server: Server;
   try {
-    server = await startServer(config);
+    server = await startServer(config, log);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     log.fatal({ event: 'worker_start_failed', err: error }, `worker could not start: ${reason}`);
