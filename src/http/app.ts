@@ -49,10 +49,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installErrorHandling(app);
   // JSON is UTF-8 by definition (RFC 8259); the original service sent the bare type, and onion
   // replies carry this header, so it is sent the same way.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     const type = reply.getHeader('content-type');
     if (type === 'application/json; charset=utf-8') reply.header('content-type', 'application/json');
-    return payload;
+    done(null, payload);
   });
   const deps = { ledger: options.ledger };
   await app.register(addPaymentRoute, deps);
