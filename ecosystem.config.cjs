@@ -3,7 +3,7 @@
  * and owns the daily prune, so pm2's own cluster mode must not be used (it would start several
  * primaries). See the README's production section.
  *
- *   npx pm2 start ecosystem.config.cjs
+ *   npm run build && npx pm2 start ecosystem.config.cjs
  *
  * The variables below are read when `pm2 start` runs; set them in the shell to change them.
  */
@@ -18,9 +18,10 @@ module.exports = {
     {
       name: 'session-pro-backend',
       cwd: __dirname,
-      // Node itself, not pm2's wrapper (which looks for ts-node): pm2 stops exactly this process.
+      // Node itself on the compiled entry point (`npm run build`), not pm2's wrapper: pm2 stops
+      // exactly this process.
       script: process.execPath,
-      args: ['--import', 'tsx', 'src/main.ts'],
+      args: ['--enable-source-maps', 'dist/main.js'],
       interpreter: 'none',
       exec_mode: 'fork',
       instances: 1,

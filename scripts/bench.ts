@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: issue 5's benchmark. One run seeds a temporary database through the ledger,
  * measures the crypto floor on one core, pre-signs the requests, starts the real cluster
- * (src/main.ts, `npm start`'s entry point) with two workers, puts each scenario under load with
+ * (dist/main.js, `npm start`'s entry point) with two workers, puts each scenario under load with
  * autocannon, prints the table and writes the same figures as JSON. It exits non-zero when a
  * request or a check failed or the server could not start, and always stops the cluster.
  *
@@ -45,7 +45,8 @@ import {
 import { seedDatabase, type SeededDatabase } from './bench/seed.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ENTRY = 'src/main.ts';
+/** What `npm start` runs: the compiled entry point (`npm run bench` builds it first). */
+const ENTRY = 'dist/main.js';
 
 const WORKERS = 2;
 const CONNECTIONS = 16;

@@ -1,5 +1,5 @@
 /**
- * The server under test: `npm start`'s entry point (src/main.ts) as its own process tree, found
+ * The server under test: `npm start`'s entry point (dist/main.js) as its own process tree, found
  * again through /proc to read each worker's peak memory and CPU time. Whatever happens, stop()
  * ends every process it started: SIGTERM first, SIGKILL after a grace period.
  */
@@ -120,7 +120,7 @@ export class Cluster {
 
   private constructor(options: ClusterOptions) {
     this.baseUrl = `http://127.0.0.1:${options.port}`;
-    this.#child = spawn(process.execPath, [...options.nodeArgs, '--import', 'tsx', options.entry], {
+    this.#child = spawn(process.execPath, [...options.nodeArgs, options.entry], {
       cwd: options.root,
       env: {
         ...process.env,

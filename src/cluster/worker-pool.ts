@@ -4,13 +4,15 @@
  * inherit its environment, so they read the same configuration.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { RestartPolicy } from './restart-policy.ts';
 import { isStartFailedMessage } from './worker.ts';
 
 /** The entry point a worker runs; not `process.argv[1]`, which a wrapper may have taken. */
-const ENTRY_POINT = fileURLToPath(new URL('../main.ts', import.meta.url));
+// main.ts under tsx (tests), main.js when compiled to dist/ (npm start): the same kind as this file.
+const ENTRY_POINT = fileURLToPath(new URL(`../main${extname(import.meta.url)}`, import.meta.url));
 
 interface Running {
   slot: number;
