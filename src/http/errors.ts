@@ -7,15 +7,9 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LedgerError } from '../ledger/index.ts';
+import { errorEnvelope } from '../protocol/envelope.ts';
 
-export interface ErrorEnvelope {
-  msg: string[];
-  status: number;
-}
-
-export function errorEnvelope(status: number, msg: string[]): ErrorEnvelope {
-  return { msg, status };
-}
+export { errorEnvelope, type ErrorEnvelope } from '../protocol/envelope.ts';
 
 /** A refusal of the client's request, with one sentence per problem. */
 export class RequestError extends Error {

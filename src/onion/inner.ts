@@ -4,7 +4,7 @@
  * `{"code", "headers"}` and the body.
  */
 import { BencodeError, decodeOneOrTwoStrings, encodeByteStringList } from './bencode.ts';
-import { errorEnvelope } from './error-envelope.ts';
+import { errorEnvelope } from '../protocol/envelope.ts';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 

@@ -11,7 +11,7 @@ import type {
   FastifyRequest,
 } from 'fastify';
 import { encrypt, openEnvelope, OnionEnvelopeError } from './envelope.ts';
-import { errorEnvelope } from './error-envelope.ts';
+import { errorEnvelope } from '../protocol/envelope.ts';
 import {
   decodeInnerRequest,
   encodeInnerReply,

@@ -1,6 +1,6 @@
 /**
- * The protocol's error envelope, `{"msg": [...], "status": <code>}`. Kept here rather than
- * imported from src/http so that the onion layer does not depend on the app that mounts it.
+ * The protocol's refusal envelope, `{"msg": ["one sentence per problem", ...], "status": <code>}`.
+ * Both the HTTP routes and the onion layer answer with it.
  */
 
 export interface ErrorEnvelope {
