@@ -46,7 +46,9 @@ function parseDays(text: string | undefined): number {
 }
 
 function parseToken(text: string | undefined) {
-  if (text === undefined) throw new UsageError('a payment token (64 hex characters) is required');
+  if (text === undefined || !/^[0-9a-fA-F]{64}$/.test(text)) {
+    throw new UsageError('a payment token must be 64 hex characters');
+  }
   return fromHex(text, 32, 'payment token');
 }
 

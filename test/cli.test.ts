@@ -43,7 +43,11 @@ t.test('witnessing the same token twice is refused with one line', async (t) => 
 
 t.test('bad arguments are refused with exit status 2', async (t) => {
   const db = tempDb();
-  t.same(cli(db, 'witness', 'zz', '30').err, 'error: payment token must be 64 hex characters');
+  t.same(cli(db, 'witness', 'zz', '30'), {
+    status: 2,
+    out: '',
+    err: 'error: a payment token must be 64 hex characters (see: npm run cli -- help)',
+  });
   for (const days of ['0', '-1', '1.5', 'x']) {
     const r = cli(db, 'witness', TOKEN, days);
     t.equal(r.status, 2, days);

@@ -15,6 +15,9 @@ import { healthRoute } from './routes/health.ts';
 /** Every JSON route's body limit, as the protocol sets it. */
 export const JSON_BODY_LIMIT = 64 * 1024;
 
+/** How long a client may take to send one whole request. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 export interface AppOptions {
   ledger: Ledger;
   logLevel?: LogLevel;
@@ -28,6 +31,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ? { loggerInstance: options.logger }
       : { logger: { level: options.logLevel ?? 'silent' } }),
     bodyLimit: JSON_BODY_LIMIT,
+    // A request must arrive whole within this time; a body trickled in byte by byte would
+    // otherwise hold its connection open for ever.
+    requestTimeout: REQUEST_TIMEOUT_MS,
     // Failures before routing and bytes that are not HTTP get the error envelope too.
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,

@@ -3,7 +3,7 @@
  * RequestError; schema validation, body parsing and unknown routes arrive here as Fastify errors.
  * Nothing about an unexpected error reaches the client beyond "internal error".
  */
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LedgerError } from '../ledger/index.ts';
@@ -146,6 +146,14 @@ export function clientErrorHandler(
   // The code only: the error also carries the raw bytes received, which are the client's.
   this.log.debug({ event: 'client_error', code: error.code, status }, 'malformed request refused');
   const body = JSON.stringify(errorEnvelope(status, [problem]));
+  // An earlier pipelined request's answer may still be on its way: a 400 written now would reach
+  // the client first and read as that answer. Let it go out, then close without a 400.
+  const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (pending && !pending.writableFinished) {
+    pending.once('finish', () => socket.destroy());
+    pending.once('close', () => socket.destroy());
+    return;
+  }
   if (socket.writable) {
     const head = [
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
