@@ -146,10 +146,11 @@ export function clientErrorHandler(
   // The code only: the error also carries the raw bytes received, which are the client's.
   this.log.debug({ event: 'client_error', code: error.code, status }, 'malformed request refused');
   const body = JSON.stringify(errorEnvelope(status, [problem]));
-  // An earlier pipelined request's answer may still be on its way: a 400 written now would reach
-  // the client first and read as that answer. Let it go out, then close without a 400.
+  // An earlier pipelined request, received whole, may still have its answer on the way: a 400
+  // written now would reach the client first and read as that answer. Let it go out, then close
+  // without a 400. (A request cut short is the one at fault, and gets the 400 below.)
   const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (pending && !pending.writableFinished) {
+  if (pending && !pending.writableFinished && pending.req.complete) {
     pending.once('finish', () => socket.destroy());
     pending.once('close', () => socket.destroy());
     return;

@@ -101,7 +101,7 @@ t.test("the secret key and salt appear nowhere; the database is the owner's alon
   // The operator: witnessing, refusals, figures, every table, help.
   const tokens = [1, 2, 3].map(() => crypto.getRandomValues(new Uint8Array(32)));
   for (const token of tokens) t.equal(cli('witness', toHex(token), '30'), 0);
-  t.equal(cli('witness', 'zz', '30'), 1, 'a bad token is refused');
+  t.equal(cli('witness', 'zz', '30'), 2, 'a bad token is refused as a usage error');
   t.equal(cli('witness', toHex(tokens[0]!), '-1'), 2, 'bad days are refused');
   t.equal(cli('witness', toHex(tokens[0]!), '30'), 1, 'a token witnessed twice is refused');
   t.equal(
