@@ -4,6 +4,7 @@
  */
 import {
   addPaymentHash,
+  fixedBytes,
   fromHex,
   getProofHash,
   PROTOCOL_VERSION,
@@ -56,7 +57,7 @@ function signedBy(keys: ClientKeys, hash: Uint8Array) {
 export function addPaymentBody(keys: ClientKeys, paymentToken: Uint8Array): AddPaymentBody {
   const masterPkey = publicKeyFromSeed(keys.masterSeed);
   const rotatingPkey = publicKeyFromSeed(keys.rotatingSeed);
-  const token = fromHex(toHex(paymentToken), 32, 'payment token');
+  const token = fixedBytes(paymentToken, 32, 'payment token');
   const hash = addPaymentHash(PROTOCOL_VERSION, masterPkey, rotatingPkey, token);
   return {
     version: PROTOCOL_VERSION,

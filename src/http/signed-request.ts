@@ -9,7 +9,6 @@ import {
   verifyClientSignature,
   type Hash32,
   type PublicKey,
-  type Signature,
 } from '../protocol/index.ts';
 import { RequestError } from './errors.ts';
 
@@ -47,11 +46,11 @@ export function signerKeys(fields: SignedFields, problems: string[] = []): Signe
 /** Both signatures must verify over `hash`; each one that does not is named. */
 export function requireSignatures(keys: SignerKeys, fields: SignedFields, hash: Hash32): void {
   const problems: string[] = [];
-  const masterSig = fromHex(fields.master_sig, 64) as Signature;
+  const masterSig = fromHex(fields.master_sig, 64);
   if (!verifyClientSignature(keys.masterPkey, hash, masterSig)) {
     problems.push('master_sig does not verify against master_pkey');
   }
-  const rotatingSig = fromHex(fields.rotating_sig, 64) as Signature;
+  const rotatingSig = fromHex(fields.rotating_sig, 64);
   if (!verifyClientSignature(keys.rotatingPkey, hash, rotatingSig)) {
     problems.push('rotating_sig does not verify against rotating_pkey');
   }
