@@ -69,6 +69,8 @@ export function u64le(value: number): Uint8Array {
     throw new RangeError(`u64 value must be a safe non-negative integer, got ${value}`);
   }
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(value), true);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, value >>> 0, true);
+  view.setUint32(4, Math.floor(value / 2 ** 32), true);
   return out;
 }

@@ -7,17 +7,20 @@
  * - a public key must be a canonical encoding (y < p) of a point that is not of small order;
  * - a signature's S must be canonical (S < L) and its R must not be of small order;
  * - the check is cofactorless: [S]B == R + [k]A with R compared as encoded bytes.
- * The arithmetic itself runs in Node's OpenSSL (about ten times faster than pure JS on this
- * path). OpenSSL already refuses S >= L and compares R as bytes; the key and R rules above are
- * byte comparisons done here, so the cost per request stays two OpenSSL verifications.
+ * Verification runs in libsodium itself (sodium-native): the rules above are its own, and on the
+ * benchmark machine it verifies in about 90 µs where Node's OpenSSL takes about 200 µs and pure
+ * JavaScript about 2 ms. The key and signature byte rules are also checked here first, so that
+ * acceptance does not hang on how the bundled libsodium was compiled (ED25519_COMPAT would drop
+ * them); they are a few byte comparisons.
  *
  * Proofs are signed with @noble/ed25519. Its sign() derives the key's scalar and public point
  * from the seed on every call, a second base-point multiplication as costly as the signature
  * itself; BackendKey derives them once and signs with the library's own point arithmetic.
  */
-import { createHash, verify as opensslVerify } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
+import sodium from 'sodium-native';
 import { fixedBytes, type PublicKey, type Seed, type Signature } from './bytes.ts';
 
 ed.hashes.sha512 = sha512;
@@ -78,16 +81,13 @@ function signatureShapeIsValid(sig: Uint8Array): boolean {
  */
 export function verifyClientSignature(pkey: PublicKey, message: Uint8Array, sig: Signature): boolean {
   if (publicKeyProblem(pkey) !== null || !signatureShapeIsValid(sig)) return false;
-  try {
-    // A JWK is imported as the raw key; OpenSSL's DER decoders cost several times more. Passing
-    // it to verify() directly also skips building a KeyObject that would be used once.
-    const x = Buffer.from(pkey.buffer, pkey.byteOffset, 32).toString('base64url');
-    const key = { key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' as const };
-    return opensslVerify(null, message, key, sig);
-  } catch {
-    // A 32-byte string whose y has no matching x on the curve is not a key.
-    return false;
-  }
+  // libsodium also refuses a 32-byte string whose y has no matching x on the curve.
+  return sodium.crypto_sign_verify_detached(asBuffer(sig), asBuffer(message), asBuffer(pkey));
+}
+
+/** A Buffer over the same memory (no copy), for the binding's Buffer-typed arguments. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /** L, the order of the base point. */

@@ -17,6 +17,8 @@ t.test('hex of the wrong length or with non-hex characters is refused', async (t
 t.test('u64 is little-endian and fixed width', async (t) => {
   t.equal(toHex(u64le(0)), '0000000000000000');
   t.equal(toHex(u64le(258)), '0201000000000000');
+  t.equal(toHex(u64le(2 ** 32 + 5)), '0500000001000000');
+  t.equal(toHex(u64le(1_764_720_000_123)), toHex(Buffer.from(new BigUint64Array([1_764_720_000_123n]).buffer)));
   t.equal(toHex(u64le(Number.MAX_SAFE_INTEGER)), 'ffffffffffff1f00');
   t.throws(() => u64le(-1), RangeError);
   t.throws(() => u64le(1.5), RangeError);

@@ -1,5 +1,6 @@
 import { randomBytes, verify as opensslVerify, createPublicKey } from 'node:crypto';
 import * as ed from '@noble/ed25519';
+import sodium from 'sodium-native';
 import t from 'tap';
 import {
   fromHex,
@@ -81,6 +82,34 @@ t.test('a signature by a small-order key is refused even where plain Ed25519 acc
   const plain = opensslVerify(null, message, createPublicKey({ key: der, format: 'der', type: 'spki' }), sig);
   t.ok(plain, 'OpenSSL alone accepts the forgery');
   t.notOk(verifyClientSignature(identity, message, sig as Signature));
+  t.notOk(libsodiumAlone(identity, message, sig), 'libsodium alone refuses it too');
+});
+
+/** The bundled libsodium without our byte checks in front of it. */
+function libsodiumAlone(pkey: Uint8Array, message: Uint8Array, sig: Uint8Array): boolean {
+  return sodium.crypto_sign_verify_detached(Buffer.from(sig), Buffer.from(message), Buffer.from(pkey));
+}
+
+t.test('the bundled libsodium refuses, by itself, everything the byte checks refuse', async (t) => {
+  // So the checks in front of it never decide differently from libsodium: they only make sure a
+  // build of libsodium without them (ED25519_COMPAT) could not change the answer.
+  const seed = randomBytes(32);
+  const message = randomBytes(32);
+  const sig = signWithSeed(seed, message);
+  const pkey = publicKeyFromSeed(seed);
+  t.ok(libsodiumAlone(pkey, message, sig), 'a valid signature verifies');
+  const highS = new Uint8Array(sig);
+  highS.set(bigintToLe(leToBigint(sig.subarray(32)) + L), 32);
+  t.notOk(libsodiumAlone(pkey, message, highS), 'S + L');
+  for (const hex of vectors.rejected_pkeys) {
+    t.notOk(libsodiumAlone(fromHex(hex, 32), message, sig), `rejected key ${hex}`);
+    const smallR = new Uint8Array(sig);
+    smallR.set(fromHex(hex, 32), 0);
+    t.notOk(libsodiumAlone(pkey, message, smallR), `R = ${hex}`);
+  }
+  for (const y of [P, P + 1n, 2n ** 255n - 1n]) {
+    t.notOk(libsodiumAlone(bigintToLe(y), message, sig), `non-canonical key y = ${y.toString(16)}`);
+  }
 });
 
 t.test('non-canonical public key encodings (y >= p) are refused', async (t) => {
@@ -133,6 +162,7 @@ t.test('the fast verifier agrees with the strict pure-JS verifier on valid and m
       const fast = verifyClientSignature(k as PublicKey, m, s as Signature);
       const strict = ed.verify(s, m, k, { zip215: false });
       t.equal(fast, strict);
+      t.equal(fast, libsodiumAlone(k, m, s));
       if (fast) accepted++;
     }
   }
