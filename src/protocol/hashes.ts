@@ -3,7 +3,7 @@
  * "SeshProBackend\0\0"; only the gen index hash is salted (with the database salt).
  */
 import { blake2b } from '@noble/hashes/blake2.js';
-import { concatBytes, fixedBytes, u64le, type Hash32, type PaymentToken, type PublicKey, type Salt } from './bytes.ts';
+import { bytesEqual, concatBytes, fixedBytes, u64le, type Hash32, type PaymentToken, type PublicKey, type Salt } from './bytes.ts';
 
 export const PROTOCOL_VERSION = 0;
 
@@ -12,19 +12,19 @@ PERSONALIZATION.set(new TextEncoder().encode('SeshProBackend'));
 
 /**
  * The initial states, personalization and salt already mixed in. Each hash clones one: the same
- * digest as blake2b(message, options), without re-deriving the parameter block every time.
+ * digest as blake2b(message, options), without re-deriving the parameter block every time. A
+ * server has one salt, so one salted state is kept, found again by the salt's bytes.
  */
 const UNSALTED = blake2b.create({ dkLen: 32, personalization: PERSONALIZATION });
-const saltedStates = new WeakMap<Uint8Array, typeof UNSALTED>();
+let salted: { salt: Uint8Array; state: typeof UNSALTED } | undefined;
 
 function initialState(salt: Uint8Array | undefined): typeof UNSALTED {
   if (salt === undefined) return UNSALTED;
-  let state = saltedStates.get(salt);
-  if (state === undefined) {
-    state = blake2b.create({ dkLen: 32, salt, personalization: PERSONALIZATION });
-    saltedStates.set(salt, state);
+  if (salted === undefined || !bytesEqual(salted.salt, salt)) {
+    const state = blake2b.create({ dkLen: 32, salt, personalization: PERSONALIZATION });
+    salted = { salt: Uint8Array.from(salt), state };
   }
-  return state;
+  return salted.state;
 }
 
 function backendHash(message: Uint8Array, salt?: Uint8Array): Hash32 {

@@ -1,3 +1,4 @@
+import { blake2b } from '@noble/hashes/blake2.js';
 import t from 'tap';
 import {
   addPaymentHash,
@@ -8,8 +9,11 @@ import {
   getProofHash,
   proofHash,
   toHex,
+  u64le,
 } from '../../src/protocol/index.ts';
 import { vectors } from '../support/vectors.ts';
+
+const PERSONALIZATION = Uint8Array.from(Buffer.from('SeshProBackend\0\0', 'latin1'));
 
 const key = (hex: string) => fromHex(hex, 32);
 
@@ -23,6 +27,21 @@ t.test('gen index hashes match every vector, salted with the database salt', asy
 t.test('a different salt gives a different gen index hash', async (t) => {
   const v = vectors.gen_index_hash[0]!;
   t.not(toHex(genIndexHash(v.gen_index, new Uint8Array(16) as never)), v.gen_index_hash);
+});
+
+t.test('the kept salted state follows the salt bytes, not the array holding them', async (t) => {
+  const v = vectors.gen_index_hash[0]!;
+  const expected = (salt: Uint8Array) =>
+    toHex(blake2b(u64le(v.gen_index), { dkLen: 32, salt, personalization: PERSONALIZATION }));
+  const salt = Uint8Array.from(fromHex(v.salt, 16));
+  const other = new Uint8Array(16).fill(7);
+  // Alternating salts, then the same array changed in place: each hash uses the salt it is given.
+  t.equal(toHex(genIndexHash(v.gen_index, salt as never)), v.gen_index_hash);
+  t.equal(toHex(genIndexHash(v.gen_index, other as never)), expected(other));
+  t.equal(toHex(genIndexHash(v.gen_index, salt as never)), v.gen_index_hash);
+  salt[0]! ^= 1;
+  t.equal(toHex(genIndexHash(v.gen_index, salt as never)), expected(salt));
+  t.not(expected(salt), v.gen_index_hash);
 });
 
 t.test('the add-payment hash matches the vector', async (t) => {
