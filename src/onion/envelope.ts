@@ -62,7 +62,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 export function parseEnvelope(body: Uint8Array): OnionEnvelope {
   if (body.length < 4) throw new OnionEnvelopeError('onion body is shorter than its length prefix');
 
-  const n = Buffer.from(body.buffer, body.byteOffset, body.length).readUInt32LE(0);
+  const n = asBuffer(body).readUInt32LE(0);
   if (4 + n > body.length) throw new OnionEnvelopeError('onion ciphertext length exceeds the body');
 
   const metadata = parseMetadata(body.subarray(4 + n));

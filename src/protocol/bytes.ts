@@ -41,7 +41,7 @@ export function fromHex<N extends number>(hex: string, length: N, what = 'value'
 
 /** Lower-case hex, as every response of the protocol carries it. */
 export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
+  return asBuffer(bytes).toString('hex');
 }
 
 /** A Buffer over the same memory (no copy), for APIs typed to take Buffers. */
