@@ -3,7 +3,16 @@
  * "SeshProBackend\0\0"; only the gen index hash is salted (with the database salt).
  */
 import { blake2b } from '@noble/hashes/blake2.js';
-import { bytesEqual, concatBytes, fixedBytes, u64le, type Hash32, type PaymentToken, type PublicKey, type Salt } from './bytes.ts';
+import {
+  bytesEqual,
+  concatBytes,
+  fixedBytes,
+  u64le,
+  type Hash32,
+  type PaymentToken,
+  type PublicKey,
+  type Salt,
+} from './bytes.ts';
 
 export const PROTOCOL_VERSION = 0;
 
