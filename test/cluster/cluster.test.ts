@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { WORKER_NODE_ARGS } from '../../src/cluster/worker-pool.ts';
 import {
   freePort,
   groupGone,
@@ -30,6 +32,17 @@ t.test('two workers serve; a killed worker is replaced; SIGTERM stops every proc
       status: 200,
       result: { version: 0, ticket: 0, list: [] },
     });
+  });
+
+  await t.test('workers run with the memory options, the primary without them', async (t) => {
+    const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    t.same(WORKER_NODE_ARGS, ['--max-semi-space-size=2', '--max-old-space-size=256']);
+    for (const pid of [first!, second!]) {
+      const args = commandLine(pid);
+      for (const option of WORKER_NODE_ARGS) t.ok(args.includes(option), `worker ${pid}: ${option}`);
+    }
+    const primary = commandLine(backend.pid);
+    t.same(WORKER_NODE_ARGS.filter((option) => primary.includes(option)), []);
   });
 
   await t.test('a worker killed with SIGKILL is replaced, the service answering', async (t) => {
