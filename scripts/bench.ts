@@ -47,6 +47,8 @@ import { seedDatabase, type SeededDatabase } from './bench/seed.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** What `npm start` runs: the compiled entry point (`npm run bench` builds it first). */
 const ENTRY = 'dist/main.js';
+/** The yardstick server, run from source: its code is a few lines around the protocol's. */
+const REFERENCE_ENTRY = 'scripts/bench/reference-server.ts';
 
 const WORKERS = 2;
 const CONNECTIONS = 16;
@@ -307,23 +309,52 @@ async function presign(
   return bodies!.map((b) => (typeof b === 'string' ? b : Buffer.from(b as Uint8Array)));
 }
 
-async function runScenario(run: Run, scenario: Scenario): Promise<ScenarioResult> {
+async function runScenario(
+  run: Run,
+  scenario: Scenario,
+  server: Cluster = run.cluster,
+): Promise<ScenarioResult> {
   const load: LoadOptions = {
-    url: run.cluster.baseUrl,
+    url: server.baseUrl,
     connections: CONNECTIONS,
     seconds: run.settings.seconds,
   };
   if (run.settings.waitIdleSeconds > 0) {
-    const other = await waitForIdle(run.cluster, run.settings.waitIdleSeconds);
+    const other = await waitForIdle(server, run.settings.waitIdleSeconds);
     step(`other processes used ${Math.round(other)}% of the machine before this scenario`);
   }
   step(`${scenario.name}: ${WARM_UP_S} s warm-up, ${load.seconds} s measured`);
-  const warmUp = await runLoad(scenario, { ...load, seconds: WARM_UP_S }, run.cluster);
-  const result = await runLoad(scenario, load, run.cluster);
+  const warmUp = await runLoad(scenario, { ...load, seconds: WARM_UP_S }, server);
+  const result = await runLoad(scenario, load, server);
   // A failure in the warm-up is a failure too; only its timing is discarded.
   result.failed += warmUp.failed;
   step(`  ${Math.round(result.requestsPerS)} req/s, ${result.failed} failed`);
   return result;
+}
+
+/**
+ * The yardstick (scripts/bench/reference-server.ts) under the proof scenario's load, with the
+ * same bodies: it keeps no state, so bodies the product has seen are new to it. It runs while
+ * the product's workers idle, and stops before the next scenario.
+ */
+async function runReference(run: Run, proofPool: (string | Buffer)[]): Promise<ScenarioResult> {
+  const reference = await timed('reference server start', async () =>
+    Cluster.start({
+      root: ROOT,
+      entry: REFERENCE_ENTRY,
+      dbPath: '',
+      workers: WORKERS,
+      nodeArgs: ['--import', 'tsx'],
+      port: await freePort(),
+      startTimeoutMs: START_TIMEOUT_MS,
+    }),
+  );
+  try {
+    const scenario = { name: SCENARIO.reference, path: PROOF_PATH, contentType: JSON_TYPE };
+    return await runScenario(run, { ...scenario, pool: distinctPool(proofPool) }, reference);
+  } finally {
+    await reference.stop();
+  }
 }
 
 /**
@@ -350,6 +381,11 @@ async function measure(
     const result = await runScenario(run, { ...scenario, pool: distinctPool(proofPool) });
     results.push(result);
     proofRate = Math.min(floorRate, LATER_POOL_HEADROOM * result.requestsPerS);
+  }
+  if (wanted(SCENARIO.reference)) {
+    // Its pool is the direct proof pool, signed only when that scenario runs too.
+    if (proofPool.length === 0) throw new Error('the reference needs the get_proof pool');
+    results.push(await runReference(run, proofPool));
   }
   if (wanted(SCENARIO.onionProof)) {
     const pool = await presign(run, 'onion_get_proof', poolSizeFor(proofRate, run.settings));
@@ -434,7 +470,10 @@ async function main(): Promise<number> {
     const checks = checkAgainstClientHelpers(keys, seeded);
 
     const signer: Signer = { keys, seeded, nextPair: 0, tokens: [...seeded.witnessedTokens] };
-    const proofWanted = settings.only === undefined || SCENARIO.proof.startsWith(settings.only);
+    const proofWanted =
+      settings.only === undefined ||
+      SCENARIO.proof.startsWith(settings.only) ||
+      SCENARIO.reference.startsWith(settings.only);
     const proofPool = proofWanted ? await presign(signer, 'get_proof', floorPoolSize) : [];
 
     const port = await freePort();

@@ -38,6 +38,7 @@ export const SCENARIO = {
   addPayment: 'add_payment',
   revocationsFull: 'get_revocations, ticket 0 (1,000 entries)',
   revocationsCurrent: 'get_revocations, current ticket (empty)',
+  reference: 'reference: bare node:http, floor crypto only',
 } as const;
 
 const MAX_WORKER_RSS_MB = 150;
@@ -97,6 +98,26 @@ export function targets(
   ];
 }
 
+/**
+ * How the product's proof route and the yardstick (scripts/bench/reference-server.ts) compare
+ * with the floor: the yardstick's share is what Node's HTTP and the load generator leave of it.
+ */
+function referenceLine(scenarios: ScenarioResult[], floorRate: number): string | undefined {
+  const reference = rateOf(scenarios, SCENARIO.reference);
+  const proof = rateOf(scenarios, SCENARIO.proof);
+  if (reference === 0 || floorRate === 0) return undefined;
+  const percent = (rate: number, of: number) => `${fixed((100 * rate) / of)}%`;
+  const product =
+    proof > 0
+      ? `; ${SCENARIO.proof}: ${percent(proof, floorRate)} of it, ${percent(proof, reference)} ` +
+        'of the reference'
+      : '';
+  return (
+    `floor x workers: ${fixed(floorRate)} req/s; reference (not the product): ` +
+    `${percent(reference, floorRate)} of it${product}`
+  );
+}
+
 export function renderTables(record: BenchRecord): string {
   const { machine, settings, cryptoFloor: floor } = record;
   const lines: string[] = [];
@@ -148,6 +169,9 @@ export function renderTables(record: BenchRecord): string {
       `(verify x2 ${fixed(floor.verifyUs)} us + sign ${fixed(floor.signUs)} us; ` +
       `best of ${floor.rounds} rounds, median ${fixed(floor.medianPerCore)})`,
   );
+
+  const reference = referenceLine(record.scenarios, floor.perCore * settings.workers);
+  if (reference) lines.push(reference);
 
   const workers = new Table({
     head: ['worker pid', 'peak RSS MB', 'RSS at end MB', 'CPU s'],
