@@ -12,6 +12,7 @@
  */
 import cluster from 'node:cluster';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { GetProofBody } from '../../src/client/index.ts';
 import { WORKER_NODE_ARGS } from '../../src/cluster/worker-pool.ts';
 import {
   BackendKey,
@@ -21,24 +22,15 @@ import {
   verifyClientSignature,
 } from '../../src/protocol/index.ts';
 
-interface ProofRequestBody {
-  version: number;
-  master_pkey: string;
-  rotating_pkey: string;
-  unix_ts_s: number;
-  master_sig: string;
-  rotating_sig: string;
-}
-
 function reply(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(body);
 }
 
 function answer(key: BackendKey, raw: Buffer, res: ServerResponse): void {
-  let fields: ProofRequestBody;
+  let fields: GetProofBody;
   try {
-    fields = JSON.parse(raw.toString('utf8')) as ProofRequestBody;
+    fields = JSON.parse(raw.toString('utf8')) as GetProofBody;
   } catch {
     return reply(res, 400, '{"status":400,"errors":["not JSON"]}');
   }
