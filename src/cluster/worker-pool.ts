@@ -20,9 +20,9 @@ const ENTRY_POINT = fileURLToPath(new URL(`../main${extname(import.meta.url)}`, 
  * - A 2 MB young generation; the default lets it grow to tens of MB with no measurable gain in
  *   throughput here.
  * - A 256 MB old generation. A worker's live heap is under 20 MB; the cap matters for how V8 grows
- *   the heap between full collections. With the default (a quarter of the machine's memory) it
- *   lets the old generation reach about three times the live heap before collecting: 55 MB, and
- *   140 MB of RSS in the onion benchmark. With 256 MB it collects at about 1.3 times, and the RSS
+ *   the heap between full collections. With the default limit (4 GB on a 24 GB machine) it lets
+ *   the old generation reach about three times the live heap before collecting: 55 MB, and
+ *   132-140 MB of RSS in the onion benchmark. With 256 MB it collects at about 1.3 times, and the RSS
  *   stays near 90 MB at the same throughput. A heap that did outgrow 256 MB would be a leak; the
  *   worker would die and the primary would start another.
  */
