@@ -21,7 +21,14 @@ export interface Target {
 export interface BenchRecord {
   date: string;
   machine: Machine;
-  settings: { workers: number; connections: number; seconds: number; warmUpSeconds: number };
+  settings: {
+    workers: number;
+    connections: number;
+    seconds: number;
+    warmUpSeconds: number;
+    /** The warm-up of the first scenario on a freshly started server. */
+    freshServerWarmUpSeconds: number;
+  };
   seed: { subscribers: number; revocations: number; ticket: number; seconds: number };
   cryptoFloor: CryptoFloor;
   scenarios: ScenarioResult[];
@@ -125,7 +132,8 @@ export function renderTables(record: BenchRecord): string {
     `Session Pro backend benchmark, ${record.date}`,
     `machine: ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, ${machine.platform}`,
     `server: ${settings.workers} workers; load: ${settings.connections} connections, ` +
-      `${settings.seconds} s per scenario after ${settings.warmUpSeconds} s of warm-up`,
+      `${settings.seconds} s per scenario after ${settings.warmUpSeconds} s of warm-up ` +
+      `(${settings.freshServerWarmUpSeconds} s for a freshly started server's first scenario)`,
     `seed: ${fixed(record.seed.subscribers)} subscribers, ${fixed(record.seed.revocations)} ` +
       `revocations, ticket ${record.seed.ticket} (${fixed(record.seed.seconds, 1)} s)`,
   );
