@@ -20,7 +20,7 @@ import { addPaymentBody, getProofBody, proofSignatureIsValid } from '../src/clie
 import { buildOnionRequest } from '../src/client/onion.ts';
 import { fixedBytes, toHex, type PaymentToken, type ProofJson } from '../src/protocol/index.ts';
 import { randomClientKeys, type ClientKey } from './bench/client-keys.ts';
-import { Cluster, freePort } from './bench/cluster.ts';
+import { Cluster, freePort, type ClusterOptions } from './bench/cluster.ts';
 import { measureCryptoFloor, type CryptoFloor } from './bench/crypto-floor.ts';
 import {
   constantPool,
@@ -47,8 +47,8 @@ import { seedDatabase, type SeededDatabase } from './bench/seed.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** What `npm start` runs: the compiled entry point (`npm run bench` builds it first). */
 const ENTRY = 'dist/main.js';
-/** The yardstick server, run from source: its code is a few lines around the protocol's. */
-const REFERENCE_ENTRY = 'scripts/bench/reference-server.ts';
+/** The yardstick server, run from source under tsx: `npm run build` compiles src/ only. */
+const YARDSTICK_ENTRY = 'scripts/bench/yardstick-server.ts';
 
 const WORKERS = 2;
 const CONNECTIONS = 16;
@@ -108,6 +108,28 @@ function settingsFromArgs(): Settings {
     only: values.only,
     waitIdleSeconds,
   };
+}
+
+/** Whether --only lets the scenario of this name run. */
+function isWanted(settings: Settings, name: string): boolean {
+  return settings.only === undefined || name.startsWith(settings.only);
+}
+
+/** Servers this run has started and not yet stopped: exits and signals stop them all. */
+const liveServers = new Set<Cluster>();
+
+async function startServer(options: ClusterOptions): Promise<Cluster> {
+  const server = await Cluster.start(options);
+  liveServers.add(server);
+  return server;
+}
+
+async function stopServer(server: Cluster): Promise<void> {
+  try {
+    await server.stop();
+  } finally {
+    liveServers.delete(server);
+  }
 }
 
 function describeMachine(): Machine {
@@ -349,15 +371,15 @@ async function runScenario(
 }
 
 /**
- * The yardstick (scripts/bench/reference-server.ts) under the proof scenario's load, with the
+ * The yardstick (scripts/bench/yardstick-server.ts) under the proof scenario's load, with the
  * same bodies: it keeps no state, so bodies the product has seen are new to it. It runs while
  * the product's workers idle, and stops before the next scenario.
  */
-async function runReference(run: Run, proofPool: (string | Buffer)[]): Promise<ScenarioResult> {
-  const reference = await timed('reference server start', async () =>
-    Cluster.start({
+async function runYardstick(run: Run, proofPool: (string | Buffer)[]): Promise<ScenarioResult> {
+  const yardstick = await timed('yardstick server start', async () =>
+    startServer({
       root: ROOT,
-      entry: REFERENCE_ENTRY,
+      entry: YARDSTICK_ENTRY,
       dbPath: '',
       workers: WORKERS,
       nodeArgs: ['--import', 'tsx'],
@@ -366,10 +388,10 @@ async function runReference(run: Run, proofPool: (string | Buffer)[]): Promise<S
     }),
   );
   try {
-    const scenario = { name: SCENARIO.reference, path: PROOF_PATH, contentType: JSON_TYPE };
-    return await runScenario(run, { ...scenario, pool: distinctPool(proofPool) }, reference);
+    const scenario = { name: SCENARIO.yardstick, path: PROOF_PATH, contentType: JSON_TYPE };
+    return await runScenario(run, { ...scenario, pool: distinctPool(proofPool) }, yardstick);
   } finally {
-    await reference.stop();
+    await stopServer(yardstick);
   }
 }
 
@@ -387,8 +409,7 @@ async function measure(
   onionSuccessLengths: Set<number>,
   floorRate: number,
 ): Promise<ScenarioResult[]> {
-  const wanted = (name: string) =>
-    run.settings.only === undefined || name.startsWith(run.settings.only);
+  const wanted = (name: string) => isWanted(run.settings, name);
   const results: ScenarioResult[] = [];
   let proofRate = floorRate;
 
@@ -398,13 +419,13 @@ async function measure(
     results.push(result);
     proofRate = Math.min(floorRate, LATER_POOL_HEADROOM * result.requestsPerS);
   }
-  if (wanted(SCENARIO.reference)) {
-    // Its pool is the direct proof pool, signed only when that scenario runs too.
-    if (proofPool.length === 0) throw new Error('the reference needs the get_proof pool');
-    results.push(await runReference(run, proofPool));
+  if (wanted(SCENARIO.yardstick)) {
+    // The direct proof pool, which main() signs whenever either of the two is wanted.
+    results.push(await runYardstick(run, proofPool));
   }
   if (wanted(SCENARIO.onionProof)) {
-    const pool = await presign(run, 'onion_get_proof', poolSizeFor(proofRate, run.settings, warmUpFor(run.cluster)));
+    const size = poolSizeFor(proofRate, run.settings, warmUpFor(run.cluster));
+    const pool = await presign(run, 'onion_get_proof', size);
     results.push(
       await runScenario(run, {
         name: SCENARIO.onionProof,
@@ -450,14 +471,14 @@ async function main(): Promise<number> {
   const workDir = mkdtempSync(join(tmpdir(), 'sesh-pro-bench-'));
   let cluster: Cluster | undefined;
   const killOnExit = () => {
-    cluster?.killNow();
+    for (const server of liveServers) server.killNow();
     rmSync(workDir, { recursive: true, force: true });
   };
   process.once('exit', killOnExit);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      step(`${signal}: stopping the cluster`);
-      void (cluster?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+      step(`${signal}: stopping the servers`);
+      void Promise.allSettled([...liveServers].map(stopServer)).finally(() => process.exit(130));
     });
   }
   setTimeout(() => {
@@ -490,15 +511,12 @@ async function main(): Promise<number> {
     const checks = checkAgainstClientHelpers(keys, seeded);
 
     const signer: Signer = { keys, seeded, nextPair: 0, tokens: [...seeded.witnessedTokens] };
-    const proofWanted =
-      settings.only === undefined ||
-      SCENARIO.proof.startsWith(settings.only) ||
-      SCENARIO.reference.startsWith(settings.only);
+    const proofWanted = [SCENARIO.proof, SCENARIO.yardstick].some((n) => isWanted(settings, n));
     const proofPool = proofWanted ? await presign(signer, 'get_proof', floorPoolSize) : [];
 
     const port = await freePort();
     cluster = await timed('cluster start', () =>
-      Cluster.start({
+      startServer({
         root: ROOT,
         entry: ENTRY,
         dbPath,
@@ -515,7 +533,7 @@ async function main(): Promise<number> {
     const floorRate = floor.perCore * WORKERS;
     const scenarios = await measure(run, proofPool, samples.onionSuccessLengths, floorRate);
     const workers = cluster.usage();
-    await cluster.stop();
+    await stopServer(cluster);
     cluster = undefined;
 
     const failedRequests = scenarios.reduce((sum, s) => sum + s.failed, 0);
@@ -551,7 +569,7 @@ async function main(): Promise<number> {
     console.error(`bench failed: ${error instanceof Error ? error.stack : String(error)}`);
     return 1;
   } finally {
-    if (cluster) await cluster.stop();
+    if (cluster) await stopServer(cluster);
     rmSync(workDir, { recursive: true, force: true });
   }
 }

@@ -45,7 +45,7 @@ export const SCENARIO = {
   addPayment: 'add_payment',
   revocationsFull: 'get_revocations, ticket 0 (1,000 entries)',
   revocationsCurrent: 'get_revocations, current ticket (empty)',
-  reference: 'reference: bare node:http, floor crypto only',
+  yardstick: 'yardstick: bare node:http, floor crypto only',
 } as const;
 
 const MAX_WORKER_RSS_MB = 150;
@@ -56,14 +56,21 @@ const PLAIN = { head: [], border: [] };
 const fixed = (value: number, digits = 0) =>
   value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
-function rateOf(scenarios: ScenarioResult[], name: string): number {
-  return scenarios.find((s) => s.name === name)?.requestsPerS ?? 0;
+/** The scenario's rate, or undefined when --only left it out of the run. */
+function rateOf(scenarios: ScenarioResult[], name: string): number | undefined {
+  return scenarios.find((s) => s.name === name)?.requestsPerS;
 }
 
-function atLeast(what: string, measured: number, required: number, note: string): Target {
+function atLeast(
+  what: string,
+  measured: number | undefined,
+  required: number,
+  note: string,
+): Target {
+  const base = { what, required: `>= ${fixed(required)} req/s${note}` };
+  if (measured === undefined) return { ...base, measured: 'not run', met: false };
   return {
-    what,
-    required: `>= ${fixed(required)} req/s${note}`,
+    ...base,
     measured: `${fixed(measured)} req/s (${fixed((100 * measured) / required)}%)`,
     met: measured >= required,
   };
@@ -106,22 +113,22 @@ export function targets(
 }
 
 /**
- * How the product's proof route and the yardstick (scripts/bench/reference-server.ts) compare
+ * How the product's proof route and the yardstick (scripts/bench/yardstick-server.ts) compare
  * with the floor: the yardstick's share is what Node's HTTP and the load generator leave of it.
  */
-function referenceLine(scenarios: ScenarioResult[], floorRate: number): string | undefined {
-  const reference = rateOf(scenarios, SCENARIO.reference);
+function yardstickLine(scenarios: ScenarioResult[], floorRate: number): string | undefined {
+  const yardstick = rateOf(scenarios, SCENARIO.yardstick);
   const proof = rateOf(scenarios, SCENARIO.proof);
-  if (reference === 0 || floorRate === 0) return undefined;
+  if (!yardstick || floorRate === 0) return undefined;
   const percent = (rate: number, of: number) => `${fixed((100 * rate) / of)}%`;
   const product =
-    proof > 0
-      ? `; ${SCENARIO.proof}: ${percent(proof, floorRate)} of it, ${percent(proof, reference)} ` +
-        'of the reference'
+    proof
+      ? `; ${SCENARIO.proof}: ${percent(proof, floorRate)} of it, ${percent(proof, yardstick)} ` +
+        'of the yardstick'
       : '';
   return (
-    `floor x workers: ${fixed(floorRate)} req/s; reference (not the product): ` +
-    `${percent(reference, floorRate)} of it${product}`
+    `floor x workers: ${fixed(floorRate)} req/s; yardstick (not the product): ` +
+    `${percent(yardstick, floorRate)} of it${product}`
   );
 }
 
@@ -178,8 +185,8 @@ export function renderTables(record: BenchRecord): string {
       `best of ${floor.rounds} rounds, median ${fixed(floor.medianPerCore)})`,
   );
 
-  const reference = referenceLine(record.scenarios, floor.perCore * settings.workers);
-  if (reference) lines.push(reference);
+  const yardstick = yardstickLine(record.scenarios, floor.perCore * settings.workers);
+  if (yardstick) lines.push(yardstick);
 
   const workers = new Table({
     head: ['worker pid', 'peak RSS MB', 'RSS at end MB', 'CPU s'],

@@ -10,8 +10,10 @@ import type { Logger } from 'pino';
 import { RestartPolicy } from './restart-policy.ts';
 import { isStartFailedMessage } from './worker.ts';
 
-/** The entry point a worker runs; not `process.argv[1]`, which a wrapper may have taken. */
-// main.ts under tsx (tests), main.js when compiled to dist/ (npm start): the same kind as this file.
+/**
+ * The entry point a worker runs; not `process.argv[1]`, which a wrapper may have taken. It is
+ * main.ts under tsx (tests) and main.js once compiled to dist/ (npm start): this file's kind.
+ */
 const ENTRY_POINT = fileURLToPath(new URL(`../main${extname(import.meta.url)}`, import.meta.url));
 
 /**
@@ -22,11 +24,16 @@ const ENTRY_POINT = fileURLToPath(new URL(`../main${extname(import.meta.url)}`, 
  * - A 256 MB old generation. A worker's live heap is under 20 MB; the cap matters for how V8 grows
  *   the heap between full collections. With the default limit (4 GB on a 24 GB machine) it lets
  *   the old generation reach about three times the live heap before collecting: 55 MB, and
- *   132-140 MB of RSS in the onion benchmark. With 256 MB it collects at about 1.3 times, and the RSS
- *   stays near 90 MB at the same throughput. A heap that did outgrow 256 MB would be a leak; the
- *   worker would die and the primary would start another.
+ *   132-140 MB of RSS in the onion benchmark. With 256 MB it collects at about 1.3 times, and the
+ *   RSS stays near 90 MB at the same throughput. A heap that did outgrow 256 MB would be a leak:
+ *   the worker would die and the primary would start another.
  */
 export const WORKER_NODE_ARGS = ['--max-semi-space-size=2', '--max-old-space-size=256'];
+
+/** A forked worker's Node options: the primary's own, then WORKER_NODE_ARGS. */
+export function workerExecArgv(): string[] {
+  return [...process.execArgv, ...WORKER_NODE_ARGS];
+}
 
 interface Running {
   slot: number;
@@ -59,7 +66,7 @@ export class WorkerPool {
   start(): void {
     cluster.setupPrimary({
       exec: ENTRY_POINT,
-      execArgv: [...process.execArgv, ...WORKER_NODE_ARGS],
+      execArgv: workerExecArgv(),
     });
     for (let slot = 0; slot < this.size; slot++) this.#fork(slot);
   }

@@ -13,7 +13,7 @@
 import cluster from 'node:cluster';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { GetProofBody } from '../../src/client/index.ts';
-import { WORKER_NODE_ARGS } from '../../src/cluster/worker-pool.ts';
+import { workerExecArgv } from '../../src/cluster/worker-pool.ts';
 import {
   BackendKey,
   fromHex,
@@ -66,7 +66,7 @@ function serve(port: number): void {
 const port = Number(process.env.SESH_PRO_BACKEND_PORT);
 const workers = Number(process.env.SESH_PRO_BACKEND_WORKERS ?? 2);
 if (cluster.isPrimary) {
-  cluster.setupPrimary({ execArgv: [...process.execArgv, ...WORKER_NODE_ARGS] });
+  cluster.setupPrimary({ execArgv: workerExecArgv() });
   for (let i = 0; i < workers; i++) cluster.fork();
   process.once('SIGTERM', () => {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
