@@ -22,6 +22,7 @@ import { prepareStatements, type Statements } from './statements.ts';
 export type LedgerErrorCode =
   | 'token_unknown'
   | 'token_redeemed'
+  | 'token_ended'
   | 'token_witnessed'
   | 'no_subscription'
   | 'bad_duration';
@@ -162,7 +163,7 @@ export class Ledger {
     if (this.#sql.unredeemedByToken.get(token)) {
       throw new LedgerError('token_witnessed', 'payment token is already witnessed');
     }
-    if (this.#sql.paymentByToken.get(token)) {
+    if (this.#sql.redeemedToken.get(token)) {
       throw new LedgerError('token_redeemed', 'payment token is already redeemed');
     }
   }
@@ -181,12 +182,13 @@ export class Ledger {
     const now = this.clock();
     const witnessed = this.#sql.unredeemedByToken.get(token) as { duration_s: number } | undefined;
     if (!witnessed) {
-      if (this.#sql.paymentByToken.get(token)) {
+      if (this.#sql.redeemedToken.get(token)) {
         throw new LedgerError('token_redeemed', 'payment_token was already redeemed');
       }
       throw new LedgerError('token_unknown', 'payment_token was never witnessed');
     }
     this.#sql.deleteUnredeemed.run(token);
+    this.#sql.insertRedeemedToken.run(token, now);
     this.#sql.insertPayment.run(masterPkey, witnessed.duration_s, dayCeil(now), token);
     this.#activateIfNoneActive(masterPkey, dayCeil(now));
     this.#revokeCurrent(masterPkey);
@@ -204,7 +206,15 @@ export class Ledger {
       const payment = this.#sql.paymentByToken.get(token) as
         | { id: number; master_pkey: Buffer }
         | undefined;
-      if (!payment) throw new LedgerError('token_unknown', 'payment token is not known');
+      if (!payment) {
+        if (this.#sql.redeemedToken.get(token)) {
+          throw new LedgerError(
+            'token_ended',
+            'payment token was redeemed, but its payment has already ended or been refunded',
+          );
+        }
+        throw new LedgerError('token_unknown', 'payment token is not known');
+      }
 
       const masterPkey = fixedBytes(new Uint8Array(payment.master_pkey), 32);
       this.#sql.deletePayment.run(payment.id);

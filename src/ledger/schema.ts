@@ -51,6 +51,17 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX revocations_by_expiry ON revocations (expiry_unix_ts_s);
   `,
+  // 2: every token ever redeemed. A payment row goes when the prune or a refund deletes it; this
+  // row stays, so a store notification sent again cannot make a spent token redeemable twice.
+  // Payments already redeemed are carried over with their creation day.
+  `
+  CREATE TABLE redeemed_payment_tokens (
+    payment_token           BLOB    PRIMARY KEY CHECK (length(payment_token) = 32),
+    redeemed_unix_ts_s      INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO redeemed_payment_tokens (payment_token, redeemed_unix_ts_s)
+    SELECT payment_token, creation_unix_ts_s FROM payments;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -30,6 +30,9 @@ export function prepareStatements(db: Database.Database) {
     deleteUnredeemed: q('DELETE FROM unredeemed_payments WHERE payment_token = ?'),
 
     paymentByToken: q('SELECT id, master_pkey FROM payments WHERE payment_token = ?'),
+    redeemedToken: q('SELECT 1 FROM redeemed_payment_tokens WHERE payment_token = ?').pluck(),
+    insertRedeemedToken: q(`
+      INSERT INTO redeemed_payment_tokens (payment_token, redeemed_unix_ts_s) VALUES (?, ?)`),
     insertPayment: q(`
       INSERT INTO payments
         (master_pkey, duration_s, creation_unix_ts_s, activation_unix_ts_s, payment_token)

@@ -154,14 +154,18 @@ t.test("refunding a subscriber's only payment deletes the subscriber and revokes
   t.equal(runtimeRow(ledger).next_gen_index, 2, 'no gen index is taken');
 });
 
-t.test('a refunded token is gone: refunding or redeeming it again is refused', async (t) => {
+t.test('a refunded token is spent: refunding, redeeming or witnessing it again is refused', async (t) => {
   const { ledger } = memoryLedger(M0 + H);
   buy(ledger, masterKey(1), paymentToken(1), 30);
   ledger.refund(paymentToken(1));
   const before = everything(ledger);
 
-  t.throws(() => ledger.refund(paymentToken(1)), { code: 'token_unknown' });
-  t.throws(() => ledger.redeem(masterKey(1), paymentToken(1)), { code: 'token_unknown' });
+  t.throws(() => ledger.refund(paymentToken(1)), {
+    code: 'token_ended',
+    message: 'payment token was redeemed, but its payment has already ended or been refunded',
+  });
+  t.throws(() => ledger.redeem(masterKey(1), paymentToken(1)), { code: 'token_redeemed' });
+  t.throws(() => ledger.witness(paymentToken(1), 30), { code: 'token_redeemed' });
   t.same(everything(ledger), before);
 });
 

@@ -83,7 +83,36 @@ t.test('the schema version is recorded in user_version', async (t) => {
     .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
     .pluck()
     .all();
-  t.same(tables, ['payments', 'revocations', 'runtime', 'subscribers', 'unredeemed_payments']);
+  t.same(tables, [
+    'payments',
+    'redeemed_payment_tokens',
+    'revocations',
+    'runtime',
+    'subscribers',
+    'unredeemed_payments',
+  ]);
+});
+
+t.test('a schema 1 database keeps its redeemed tokens spent after the upgrade', async (t) => {
+  const path = join(tempDir(t), 'old.db');
+  const old = fileLedger(path);
+  buy(old, masterKey(1), paymentToken(1), 30);
+  old.witness(paymentToken(2), 7);
+  // What schema 1 looked like: no record of redeemed tokens beside the payments.
+  old.db.exec('DROP TABLE redeemed_payment_tokens');
+  old.db.pragma('user_version = 1');
+  old.close();
+
+  const upgraded = fileLedger(path, M0 + 40 * D + H);
+  t.teardown(() => upgraded.close());
+  t.equal(upgraded.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  const spent = upgraded.db
+    .prepare('SELECT hex(payment_token) AS token, redeemed_unix_ts_s FROM redeemed_payment_tokens')
+    .all();
+  t.same(spent, [{ token: toHex(paymentToken(1)).toUpperCase(), redeemed_unix_ts_s: M0 + D }]);
+  upgraded.prune(M0 + 40 * D);
+  t.throws(() => upgraded.witness(paymentToken(1), 30), { code: 'token_redeemed' });
+  t.doesNotThrow(() => upgraded.redeem(masterKey(2), paymentToken(2)), 'a witnessed token still redeems');
 });
 
 t.test('a database written by a newer release is refused untouched', async (t) => {

@@ -3,6 +3,8 @@ import { MAX_DURATION_DAYS } from '../../src/ledger/index.ts';
 import { toHex } from '../../src/protocol/index.ts';
 import {
   D,
+  H,
+  M0,
   everything,
   masterKey,
   memoryLedger,
@@ -40,6 +42,26 @@ t.test('a redeemed token cannot be witnessed again', async (t) => {
   t.throws(() => ledger.witness(paymentToken(1), 30), {
     name: 'LedgerError',
     code: 'token_redeemed',
+  });
+  t.same(everything(ledger), before);
+});
+
+t.test('a token whose payment ran out and was pruned stays spent', async (t) => {
+  const { ledger, at } = memoryLedger();
+  ledger.witness(paymentToken(1), 30);
+  ledger.redeem(masterKey(1), paymentToken(1));
+  at(M0 + 32 * D + H);
+  ledger.prune(M0 + 32 * D);
+  t.same(paymentRows(ledger), [], 'the payment itself is pruned');
+  const before = everything(ledger);
+
+  t.throws(() => ledger.witness(paymentToken(1), 30), {
+    name: 'LedgerError',
+    code: 'token_redeemed',
+  });
+  t.throws(() => ledger.redeem(masterKey(2), paymentToken(1)), {
+    code: 'token_redeemed',
+    message: 'payment_token was already redeemed',
   });
   t.same(everything(ledger), before);
 });
