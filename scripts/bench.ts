@@ -1,14 +1,16 @@
 /**
  * `npm run bench`: issue 5's benchmark. One run seeds a temporary database through the ledger,
- * measures the crypto floor on one core, pre-signs the requests, starts the real cluster
- * (dist/main.js, `npm start`'s entry point) with two workers, puts each scenario under load with
- * autocannon, prints the table and writes the same figures as JSON. It exits non-zero when a
+ * measures the crypto floor on one core and then on every worker's core at once, pre-signs the
+ * requests, starts the real cluster (dist/main.js, `npm start`'s entry point) with two workers,
+ * puts each scenario under load with autocannon, prints the table and writes the same figures as
+ * JSON. It exits non-zero when a
  * request or a check failed or the server could not start, and always stops the cluster.
  *
  * Options: --seconds N (per scenario, default 10), --out FILE (default bench-results.json);
  * --wait-idle S (on a shared machine: before each scenario, wait up to S seconds for other
- * processes to go quiet); for profiling, --node-arg ARG (repeatable, given to the server's node,
- * e.g. --cpu-prof) and --only TEXT (run only the scenarios whose name starts with TEXT).
+ * processes to go quiet); for profiling, --node-arg ARG (repeatable, given to the node of the
+ * product and of the yardstick, e.g. --cpu-prof) and --only TEXT (run only the scenarios whose
+ * name starts with TEXT).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +23,11 @@ import { buildOnionRequest } from '../src/client/onion.ts';
 import { fixedBytes, toHex, type PaymentToken, type ProofJson } from '../src/protocol/index.ts';
 import { randomClientKeys, type ClientKey } from './bench/client-keys.ts';
 import { Cluster, freePort, type ClusterOptions } from './bench/cluster.ts';
-import { measureCryptoFloor, type CryptoFloor } from './bench/crypto-floor.ts';
+import {
+  measureCryptoFloor,
+  measureCryptoFloorOnAllCores,
+  type CryptoFloor,
+} from './bench/crypto-floor.ts';
 import {
   constantPool,
   distinctPool,
@@ -382,7 +388,7 @@ async function runYardstick(run: Run, proofPool: (string | Buffer)[]): Promise<S
       entry: YARDSTICK_ENTRY,
       dbPath: '',
       workers: WORKERS,
-      nodeArgs: ['--import', 'tsx'],
+      nodeArgs: ['--import', 'tsx', ...run.settings.nodeArgs],
       port: await freePort(),
       startTimeoutMs: START_TIMEOUT_MS,
     }),
@@ -495,6 +501,10 @@ async function main(): Promise<number> {
     if (settings.waitIdleSeconds > 0) await waitForIdle(undefined, settings.waitIdleSeconds);
     const floor: CryptoFloor = await timed('crypto floor', () => measureCryptoFloor(keys));
     step(`  ${Math.round(floor.perCore)} req/s per core`);
+    const allCores = await timed(`crypto floor, ${WORKERS} processes at once`, () =>
+      measureCryptoFloorOnAllCores(WORKERS),
+    );
+    step(`  ${Math.round(allCores.total)} req/s together`);
 
     // No signed scenario can beat both workers at the crypto floor. /add_payment gets tokens
     // for half as much again, in case the floor was measured while the machine was busy.
@@ -554,6 +564,7 @@ async function main(): Promise<number> {
         seconds: seeded.seconds,
       },
       cryptoFloor: floor,
+      cryptoFloorAllCores: allCores,
       scenarios,
       workers,
       checks,

@@ -1,7 +1,7 @@
 /** The benchmark's verdict: targets from issue 5, the printed table and the JSON record. */
 import Table from 'cli-table3';
 import type { WorkerUsage } from './cluster.ts';
-import type { CryptoFloor } from './crypto-floor.ts';
+import type { AllCoresFloor, CryptoFloor } from './crypto-floor.ts';
 import type { ScenarioResult } from './load.ts';
 
 export interface Machine {
@@ -31,6 +31,8 @@ export interface BenchRecord {
   };
   seed: { subscribers: number; revocations: number; ticket: number; seconds: number };
   cryptoFloor: CryptoFloor;
+  /** The same crypto in one process per worker at once: what the cores give together. */
+  cryptoFloorAllCores: AllCoresFloor;
   scenarios: ScenarioResult[];
   workers: WorkerUsage[];
   checks: { name: string; ok: boolean; detail: string }[];
@@ -133,7 +135,7 @@ function yardstickLine(scenarios: ScenarioResult[], floorRate: number): string |
 }
 
 export function renderTables(record: BenchRecord): string {
-  const { machine, settings, cryptoFloor: floor } = record;
+  const { machine, settings, cryptoFloor: floor, cryptoFloorAllCores: allCores } = record;
   const lines: string[] = [];
   lines.push(
     `Session Pro backend benchmark, ${record.date}`,
@@ -183,6 +185,10 @@ export function renderTables(record: BenchRecord): string {
       `${fixed(floor.perCore)} req/s per core ` +
       `(verify x2 ${fixed(floor.verifyUs)} us + sign ${fixed(floor.signUs)} us; ` +
       `best of ${floor.rounds} rounds, median ${fixed(floor.medianPerCore)})`,
+    `crypto floor in ${allCores.processes} processes at once: ${fixed(allCores.total)} req/s ` +
+      `together, ${fixed(allCores.perProcess)} per process ` +
+      `(${fixed((100 * allCores.perProcess) / floor.perCore)}% of the one-core floor; ` +
+      `best of ${allCores.windows} windows of ${fixed(allCores.windowMs)} ms)`,
   );
 
   const yardstick = yardstickLine(record.scenarios, floor.perCore * settings.workers);
