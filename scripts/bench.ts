@@ -3,8 +3,8 @@
  * measures the crypto floor on one core and then on every worker's core at once, pre-signs the
  * requests, starts the real cluster (dist/main.js, `npm start`'s entry point) with two workers,
  * puts each scenario under load with autocannon, prints the table and writes the same figures as
- * JSON. It exits non-zero when a
- * request or a check failed or the server could not start, and always stops the cluster.
+ * JSON. It exits non-zero when a request or a check failed or the server could not start, and
+ * always stops the cluster.
  *
  * Options: --seconds N (per scenario, default 10), --out FILE (default bench-results.json);
  * --wait-idle S (on a shared machine: before each scenario, wait up to S seconds for other
