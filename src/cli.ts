@@ -7,8 +7,16 @@
  *   info [--json]                the start-up figures
  *   --print-tables               every table, readable
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { isInMemory, Ledger, LedgerError, openDatabase } from './ledger/index.ts';
+import {
+  Ledger,
+  LedgerError,
+  MAX_DURATION_DAYS,
+  openDatabase,
+  resolveLocation,
+} from './ledger/index.ts';
 import { collectFigures, renderFigures } from './operator/figures.ts';
 import { renderAllTables } from './operator/tables.ts';
 import { ByteLengthError, fromHex, toHex } from './protocol/index.ts';
@@ -17,32 +25,55 @@ export const USAGE = `Usage: npm run cli -- <command>
 
 Commands:
   witness <token-hex> <days>   record a witnessed payment: 64 hex characters (the BLAKE2b hash of
-                               the store's payment token) lasting a whole number of days > 0
+                               the store's payment token) lasting 1 to ${MAX_DURATION_DAYS} whole days
   refund <token-hex>           refund a payment: an unredeemed token is removed; a redeemed one is
                                deleted and its subscriber's proofs are revoked
   info [--json]                database figures and the backend's public keys
   --print-tables               print every table of the database
   help                         this text
 
-The database is the one the server uses: SESH_PRO_BACKEND_DB_PATH (default ./backend.db).`;
+The database is the one the server uses: SESH_PRO_BACKEND_DB_PATH (default ./backend.db). Only
+witness creates it when it is missing, and says so.`;
 
-/** A mistake in how the command was called: shown with a hint, exit status 2. */
+/** A mistake in how the command was called or configured: shown with a hint, exit status 2. */
 class UsageError extends Error {
   override name = 'UsageError';
 }
 
-function openLedger(config: Config): Ledger {
-  if (isInMemory(config.db)) {
+/**
+ * Opens the server's database. Only `witness` may create it (a store integration can witness
+ * before the server's first start), and then says so: a mistyped SESH_PRO_BACKEND_DB_PATH would
+ * otherwise read or write a stray database with its own backend key.
+ */
+function openLedger(config: Config, err: Out, mayCreate = false): Ledger {
+  const target = resolveLocation(config.db);
+  if (target.inMemory) {
     throw new UsageError('an in-memory database belongs to one process; point the CLI at a file');
   }
-  return new Ledger(openDatabase(config.db));
+  const where = resolve(target.filename);
+  const isNew = !existsSync(where);
+  if (isNew && !mayCreate) {
+    throw new UsageError(
+      `no database at ${where}; set SESH_PRO_BACKEND_DB_PATH to the server's database ` +
+        '(the server creates one on its first start)',
+    );
+  }
+  let ledger: Ledger;
+  try {
+    ledger = new Ledger(openDatabase(config.db));
+  } catch (error) {
+    throw new UsageError(`cannot open ${where}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (isNew) err(`note: created a new database at ${where}`);
+  return ledger;
 }
 
 function parseDays(text: string | undefined): number {
-  if (text === undefined || !/^\d+$/.test(text) || Number(text) < 1) {
-    throw new UsageError(`days must be a whole number greater than 0, got "${text ?? ''}"`);
+  const days = text !== undefined && /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(days >= 1 && days <= MAX_DURATION_DAYS)) {
+    throw new UsageError(`days must be a whole number from 1 to ${MAX_DURATION_DAYS}, got "${text ?? ''}"`);
   }
-  return Number(text);
+  return days;
 }
 
 function parseToken(text: string | undefined) {
@@ -54,11 +85,11 @@ function parseToken(text: string | undefined) {
 
 type Out = (line: string) => void;
 
-function witness(config: Config, args: string[], out: Out): void {
+function witness(config: Config, args: string[], out: Out, err: Out): void {
   if (args.length !== 2) throw new UsageError('witness takes <token-hex> <days>');
   const token = parseToken(args[0]);
   const days = parseDays(args[1]);
-  const ledger = openLedger(config);
+  const ledger = openLedger(config, err, true);
   try {
     ledger.witness(token, days);
   } finally {
@@ -67,10 +98,10 @@ function witness(config: Config, args: string[], out: Out): void {
   out(`witnessed payment ${toHex(token)} for ${days} ${days === 1 ? 'day' : 'days'}`);
 }
 
-function refund(config: Config, args: string[], out: Out): void {
+function refund(config: Config, args: string[], out: Out, err: Out): void {
   if (args.length !== 1) throw new UsageError('refund takes <token-hex>');
   const token = parseToken(args[0]);
-  const ledger = openLedger(config);
+  const ledger = openLedger(config, err);
   try {
     const outcome = ledger.refund(token);
     if (outcome.kind === 'unredeemed') {
@@ -89,10 +120,10 @@ function refund(config: Config, args: string[], out: Out): void {
   }
 }
 
-function info(config: Config, args: string[], out: Out): void {
-  const json = args.includes('--json');
-  if (args.some((a) => a !== '--json')) throw new UsageError('info takes only --json');
-  const ledger = openLedger(config);
+function info(config: Config, args: string[], out: Out, err: Out): void {
+  const json = args.length === 1 && args[0] === '--json';
+  if (args.length > 0 && !json) throw new UsageError('info takes nothing or --json');
+  const ledger = openLedger(config, err);
   try {
     const figures = collectFigures(ledger, config);
     out(json ? JSON.stringify(figures, null, 2) : renderFigures(figures));
@@ -101,8 +132,8 @@ function info(config: Config, args: string[], out: Out): void {
   }
 }
 
-export function printTables(config: Config, out: Out): void {
-  const ledger = openLedger(config);
+export function printTables(config: Config, out: Out, err: Out): void {
+  const ledger = openLedger(config, err);
   try {
     out(renderAllTables(ledger.db));
   } finally {
@@ -110,37 +141,41 @@ export function printTables(config: Config, out: Out): void {
   }
 }
 
-const FLAGS = new Set(['--print-tables', '--json', '--help', '-h']);
-
-/** Runs one command; returns the exit status. */
+/**
+ * Runs one command; returns the exit status. The command comes first and takes exactly its own
+ * arguments: a flag elsewhere on the line is refused, never silently applied or dropped.
+ */
 export function runCli(argv: string[], env = process.env, out: Out = console.log, err: Out = console.error): number {
   try {
-    // Flags are few and fixed; everything else is positional, so "-1" reaches the day check.
-    const flags = new Set(argv.filter((a) => FLAGS.has(a)));
-    const [command, ...rest] = argv.filter((a) => !FLAGS.has(a));
-    if (flags.has('--help') || flags.has('-h')) {
+    if (argv.includes('--help') || argv.includes('-h')) {
       out(USAGE);
       return 0;
     }
     const config = loadConfig(env);
-    if (flags.has('--print-tables') || config.printTables) {
-      printTables(config, out);
-      return 0;
-    }
+    const [command, ...rest] = argv;
     switch (command) {
       case 'witness':
-        witness(config, rest, out);
+        witness(config, rest, out, err);
         return 0;
       case 'refund':
-        refund(config, rest, out);
+        refund(config, rest, out, err);
         return 0;
       case 'info':
-        info(config, flags.has('--json') ? [...rest, '--json'] : rest, out);
+        info(config, rest, out, err);
+        return 0;
+      case '--print-tables':
+        if (rest.length > 0) throw new UsageError('--print-tables takes nothing else');
+        printTables(config, out, err);
         return 0;
       case 'help':
         out(USAGE);
         return 0;
       case undefined:
+        // SESH_PRO_BACKEND_PRINT_TABLES=1 stands for the flag only when no command is given.
+        if (config.printTables) {
+          printTables(config, out, err);
+          return 0;
+        }
         throw new UsageError('no command given');
       default:
         throw new UsageError(`unknown command "${command}"`);
@@ -150,7 +185,11 @@ export function runCli(argv: string[], env = process.env, out: Out = console.log
       err(`error: ${error.message} (see: npm run cli -- help)`);
       return 2;
     }
-    if (error instanceof ConfigError || error instanceof LedgerError || error instanceof ByteLengthError) {
+    if (error instanceof ConfigError) {
+      err(`error: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof LedgerError || error instanceof ByteLengthError) {
       err(`error: ${error.message}`);
       return 1;
     }

@@ -3,11 +3,27 @@
  * figures, forks the workers and owns the daily prune. With an in-memory database, which
  * processes cannot share: one process that serves and prunes.
  */
+import cluster from 'node:cluster';
+import { lookup } from 'node:dns/promises';
 import { ConfigError, loadConfig } from './config.ts';
-import { printTables } from './cli.ts';
+import { runCli } from './cli.ts';
 import { isInMemory } from './ledger/index.ts';
 import { runSingleProcess } from './cluster/single.ts';
 import { runPrimaryOrWorker } from './cluster/index.ts';
+
+/**
+ * Why the listen address cannot be used, or null. Checked once, in the first process: a name
+ * that does not resolve would otherwise fail in every worker, one restart after another.
+ */
+async function hostProblem(host: string): Promise<string | null> {
+  try {
+    await lookup(host);
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    return `cannot resolve "${host}" to an address to listen on (${code})`;
+  }
+}
 
 async function main(): Promise<number> {
   let config;
@@ -20,9 +36,19 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  if (process.argv.includes('--print-tables') || config.printTables) {
-    printTables(config, console.log);
-    return 0;
+  const args = process.argv.slice(2);
+  const unknown = args.find((arg) => arg !== '--print-tables');
+  if (unknown !== undefined) {
+    console.error(`error: unknown argument "${unknown}"; the server takes only --print-tables`);
+    return 2;
+  }
+  if (args.length > 0 || config.printTables) return runCli(['--print-tables'], process.env);
+  if (cluster.isPrimary) {
+    const problem = await hostProblem(config.host);
+    if (problem !== null) {
+      console.error(`error: SESH_PRO_BACKEND_HOST: ${problem}`);
+      return 2;
+    }
   }
   if (isInMemory(config.db)) return runSingleProcess(config);
   return runPrimaryOrWorker(config);

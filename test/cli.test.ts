@@ -1,6 +1,6 @@
-import { mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { addPaymentBody } from '../src/client/index.ts';
@@ -25,8 +25,17 @@ const TOKEN = 'ab'.repeat(32);
 t.test('witness records a payment, creating the database owner-only', async (t) => {
   const db = tempDb();
   const r = cli(db, 'witness', TOKEN, '30');
-  t.same(r, { status: 0, out: `witnessed payment ${TOKEN} for 30 days`, err: '' });
+  t.same(r, {
+    status: 0,
+    out: `witnessed payment ${TOKEN} for 30 days`,
+    err: `note: created a new database at ${db}`,
+  });
   t.equal(statSync(db).mode & 0o777, 0o600);
+  t.same(cli(db, 'witness', 'cd'.repeat(32), '1'), {
+    status: 0,
+    out: `witnessed payment ${'cd'.repeat(32)} for 1 day`,
+    err: '',
+  });
   const row = new Database(db).prepare('SELECT duration_s FROM unredeemed_payments').get();
   t.same(row, { duration_s: 30 * 86_400 });
 });
@@ -48,11 +57,12 @@ t.test('bad arguments are refused with exit status 2', async (t) => {
     out: '',
     err: 'error: a payment token must be 64 hex characters (see: npm run cli -- help)',
   });
-  for (const days of ['0', '-1', '1.5', 'x']) {
+  for (const days of ['0', '-1', '1.5', 'x', '36501', '1e3']) {
     const r = cli(db, 'witness', TOKEN, days);
     t.equal(r.status, 2, days);
-    t.match(r.err, /^error: days must be a whole number greater than 0/);
+    t.equal(r.err, `error: days must be a whole number from 1 to 36500, got "${days}" (see: npm run cli -- help)`);
   }
+  t.equal(cli(db, 'witness', TOKEN, '36500').status, 0);
   t.equal(cli(db, 'witness', TOKEN).status, 2);
   t.equal(cli(db, 'nonsense').status, 2);
   t.equal(cli(db).status, 2);
@@ -118,10 +128,68 @@ t.test('--print-tables shows every table readably and never the secrets', async 
   t.equal(viaEnv, 0);
 });
 
+t.test('a flag away from its command is refused and nothing is done', async (t) => {
+  const db = tempDb();
+  cli(db, 'witness', TOKEN, '30');
+  const before = cli(db, '--print-tables').out;
+  const cases: [string[], string][] = [
+    [['refund', TOKEN, '--print-tables'], 'refund takes <token-hex>'],
+    [['witness', '--json', 'cd'.repeat(32), '3'], 'witness takes <token-hex> <days>'],
+    [['witness', 'cd'.repeat(32), '3', '--json'], 'witness takes <token-hex> <days>'],
+    [['--print-tables', 'refund', TOKEN], '--print-tables takes nothing else'],
+    [['info', '--json', '--json'], 'info takes nothing or --json'],
+    [['info', '--print-tables'], 'info takes nothing or --json'],
+    [['--json', 'info'], 'unknown command "--json"'],
+  ];
+  for (const [argv, message] of cases) {
+    t.same(cli(db, ...argv), { status: 2, out: '', err: `error: ${message} (see: npm run cli -- help)` }, argv.join(' '));
+  }
+  t.equal(cli(db, '--print-tables').out, before, 'the database is as it was');
+});
+
+t.test('SESH_PRO_BACKEND_PRINT_TABLES=1 does not stand in for a command given', async (t) => {
+  const db = tempDb();
+  const env = { SESH_PRO_BACKEND_DB_PATH: db, SESH_PRO_BACKEND_PRINT_TABLES: '1' };
+  const out: string[] = [];
+  t.equal(runCli(['witness', TOKEN, '3'], env, (l) => out.push(l), () => {}), 0);
+  t.same(out, [`witnessed payment ${TOKEN} for 3 days`]);
+  t.equal(JSON.parse(cli(db, 'info', '--json').out).unredeemed_payments, 1);
+});
+
+t.test('only witness creates a missing database; the others name the path and create nothing', async (t) => {
+  const db = tempDb();
+  for (const argv of [['info'], ['info', '--json'], ['refund', TOKEN], ['--print-tables']]) {
+    t.same(
+      cli(db, ...argv),
+      {
+        status: 2,
+        out: '',
+        err:
+          `error: no database at ${db}; set SESH_PRO_BACKEND_DB_PATH to the server's database ` +
+          '(the server creates one on its first start) (see: npm run cli -- help)',
+      },
+      argv.join(' '),
+    );
+  }
+  t.notOk(existsSync(db));
+  t.notOk(existsSync(dirname(db)), 'not even its folder');
+});
+
+t.test('a database that cannot be opened is named in the error', async (t) => {
+  const dir = t.testdir({ 'garbage.db': 'this is not an SQLite file, just some text that is long enough' });
+  const garbage = join(dir, 'garbage.db');
+  const r = cli(garbage, 'info');
+  t.equal(r.status, 2);
+  t.equal(r.err, `error: cannot open ${garbage}: file is not a database (see: npm run cli -- help)`);
+  const onDir = cli(dir, 'witness', TOKEN, '1');
+  t.equal(onDir.status, 2);
+  t.match(onDir.err, new RegExp(`^error: cannot open ${dir}: EISDIR`));
+});
+
 t.test('a bad environment value names the variable', async (t) => {
   const err: string[] = [];
   const status = runCli(['info'], { SESH_PRO_BACKEND_PRINT_TABLES: 'yes' }, () => {}, (l) => err.push(l));
-  t.equal(status, 1);
+  t.equal(status, 2);
   t.same(err, ['error: SESH_PRO_BACKEND_PRINT_TABLES must be 0 or 1, got "yes"']);
 });
 
