@@ -132,7 +132,7 @@ function info(config: Config, args: string[], out: Out, err: Out): void {
   }
 }
 
-export function printTables(config: Config, out: Out, err: Out): void {
+function printTables(config: Config, out: Out, err: Out): void {
   const ledger = openLedger(config, err);
   try {
     out(renderAllTables(ledger.db));
