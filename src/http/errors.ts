@@ -70,21 +70,26 @@ export function describeSchemaProblem(problem: SchemaProblem): string {
 }
 
 /** Messages for the request-level failures Fastify raises before a handler runs. */
-const FASTIFY_FAILURES: Record<string, (error: FastifyError) => string> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: () => 'body is larger than the limit of this route',
+const FASTIFY_FAILURES: Record<string, (error: FastifyError, request: FastifyRequest) => string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: (_error, request) => {
+    const limit = request.routeOptions?.bodyLimit;
+    return limit === undefined
+      ? 'body is larger than the limit of this route'
+      : `body is larger than this route's limit of ${limit} bytes`;
+  },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => 'Content-Type must be application/json',
   FST_ERR_CTP_EMPTY_JSON_BODY: () => 'body is empty; send a JSON object',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => 'Content-Length does not match the body',
   FST_ERR_BAD_URL: () => 'URL path is not valid: it has a malformed percent-encoding',
 };
 
-function problemsOf(error: FastifyError): string[] {
+function problemsOf(error: FastifyError, request: FastifyRequest): string[] {
   if (error.validation) {
     const problems = (error.validation as unknown as SchemaProblem[]).map(describeSchemaProblem);
     return [...new Set(problems)];
   }
   const known = error.code ? FASTIFY_FAILURES[error.code] : undefined;
-  if (known) return [known(error)];
+  if (known) return [known(error, request)];
   if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     return ['body is not valid JSON'];
   }
@@ -100,7 +105,7 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
-    return reply.code(status).send(errorEnvelope(status, problemsOf(error)));
+    return reply.code(status).send(errorEnvelope(status, problemsOf(error, request)));
   }
   request.log.error({ event: 'internal_error', err: error }, 'request failed');
   return reply.code(500).send(errorEnvelope(500, ['internal error']));
@@ -117,7 +122,7 @@ export function frameworkErrorHandler(
 ) {
   const status = error.statusCode ?? 500;
   if (status >= 500) request.log.error({ event: 'internal_error', err: error }, 'request failed');
-  const problems = status < 500 ? problemsOf(error) : ['internal error'];
+  const problems = status < 500 ? problemsOf(error, request) : ['internal error'];
   // A reply made before routing skips the app's onSend hooks: the bare JSON type they would set
   // is set here, and bytes are sent so that Fastify appends no charset to it.
   const body = Buffer.from(JSON.stringify(errorEnvelope(status, problems)), 'utf8');

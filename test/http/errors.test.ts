@@ -35,7 +35,7 @@ t.test('a body over 64 KiB is a 413', async (t) => {
   const payload = JSON.stringify({ version: 0, ticket: 0, pad: 'x'.repeat(64 * 1024) });
   t.same(await send(payload), {
     status: 413,
-    body: { msg: ['body is larger than the limit of this route'], status: 413 },
+    body: { msg: ["body is larger than this route's limit of 65536 bytes"], status: 413 },
   });
 });
 
