@@ -172,11 +172,17 @@ export function clientErrorHandler(
   socket.destroy(error);
 }
 
+/** The methods the app's routes use. */
+const ROUTE_METHODS = ['GET', 'POST'] as const;
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(handleError);
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
-    reply.code(404).send(errorEnvelope(404, [`no route ${request.method} ${path}`]));
+    const path = request.url.split('?')[0] ?? '';
+    // A route asked for with the wrong method: say which one it takes.
+    const others = ROUTE_METHODS.filter((m) => m !== request.method && app.hasRoute({ method: m, url: path }));
+    const hint = others.length > 0 ? `; ${path} takes ${others.join(' or ')}` : '';
+    reply.code(404).send(errorEnvelope(404, [`no route ${request.method} ${path}${hint}`]));
   });
 }
