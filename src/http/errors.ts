@@ -172,17 +172,22 @@ export function clientErrorHandler(
   socket.destroy(error);
 }
 
-/** The methods the app's routes use. */
-const ROUTE_METHODS = ['GET', 'POST'] as const;
-
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(handleError);
 
+  // Every route's path and methods, to tell a caller who used the wrong method which one a path
+  // takes. The paths are plain strings, looked up as sent: none of the routes has a parameter.
+  const methodsByPath = new Map<string, string[]>();
+  app.addHook('onRoute', (route) => {
+    const methods = methodsByPath.get(route.url) ?? [];
+    for (const method of [route.method].flat()) if (method !== 'HEAD') methods.push(method);
+    methodsByPath.set(route.url, methods);
+  });
+
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
-    // A route asked for with the wrong method: say which one it takes.
-    const others = ROUTE_METHODS.filter((m) => m !== request.method && app.hasRoute({ method: m, url: path }));
-    const hint = others.length > 0 ? `; ${path} takes ${others.join(' or ')}` : '';
+    const methods = methodsByPath.get(path)?.filter((m) => m !== request.method) ?? [];
+    const hint = methods.length > 0 ? `; ${path} takes ${methods.join(' or ')}` : '';
     reply.code(404).send(errorEnvelope(404, [`no route ${request.method} ${path}${hint}`]));
   });
 }
