@@ -108,6 +108,21 @@ t.test('info --json has the figures and no secret', async (t) => {
   ledger.close();
 });
 
+t.test('info gives the size of the database named by a path or by a URI', async (t) => {
+  const db = tempDb();
+  cli(db, 'witness', TOKEN, '30');
+  // The last connection to close checkpoints the WAL and removes it; its size counts when there.
+  const size = statSync(db).size + (existsSync(`${db}-wal`) ? statSync(`${db}-wal`).size : 0);
+  t.ok(size > 0);
+  t.equal(JSON.parse(cli(db, 'info', '--json').out).db_size_bytes, size);
+  const viaUri: string[] = [];
+  const env = { SESH_PRO_BACKEND_DB_PATH: `file:${db}?mode=rw`, SESH_PRO_BACKEND_DB_PATH_IS_URI: '1' };
+  t.equal(runCli(['info'], env, (l) => viaUri.push(l), () => {}), 0);
+  t.match(viaUri.join('\n'), `Database:              file:${db}?mode=rw (${size} bytes)`);
+  t.match(viaUri.join('\n'), /^Redeemed payments: {5}0$/m);
+  t.match(viaUri.join('\n'), /^Unredeemed payments: {3}1$/m);
+});
+
 t.test('--print-tables shows every table readably and never the secrets', async (t) => {
   const db = tempDb();
   cli(db, 'witness', TOKEN, '30');

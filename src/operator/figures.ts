@@ -1,7 +1,7 @@
 /** The figures start-up and `info` print: what database this is and what it holds. */
 import { statSync } from 'node:fs';
 import type { Config } from '../config.ts';
-import { isInMemory, type Ledger } from '../ledger/index.ts';
+import { resolveLocation, type Ledger } from '../ledger/index.ts';
 import { onionKeyPairFromSeed } from '../onion/keys.ts';
 import { toHex } from '../protocol/index.ts';
 
@@ -20,11 +20,12 @@ export interface Figures {
 }
 
 function databaseSize(config: Config): number | null {
-  if (config.db.isUri || isInMemory(config.db)) return null;
+  const target = resolveLocation(config.db);
+  if (target.inMemory) return null;
   let total = 0;
   for (const suffix of ['', '-wal']) {
     try {
-      total += statSync(config.db.path + suffix).size;
+      total += statSync(target.filename + suffix).size;
     } catch {
       // No WAL file yet: nothing to add.
     }
@@ -50,14 +51,14 @@ export function collectFigures(ledger: Ledger, config: Config): Figures {
 }
 
 export function renderFigures(f: Figures): string {
-  const size = f.db_size_bytes === null ? 'in memory or URI' : `${f.db_size_bytes} bytes`;
+  const size = f.db_size_bytes === null ? 'in memory' : `${f.db_size_bytes} bytes`;
   const lastPrune =
     f.last_prune_unix_ts_s === 0 ? 'never' : new Date(f.last_prune_unix_ts_s * 1000).toISOString();
   return [
     `Database:              ${f.db_path} (${size})`,
     `Subscribers:           ${f.subscribers}`,
     `Revocations:           ${f.revocations} (ticket ${f.ticket})`,
-    `Payments:              ${f.payments}`,
+    `Redeemed payments:     ${f.payments}`,
     `Unredeemed payments:   ${f.unredeemed_payments}`,
     `Next gen index:        ${f.next_gen_index}`,
     `Last prune:            ${lastPrune}`,
