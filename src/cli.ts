@@ -25,7 +25,7 @@ export const USAGE = `Usage: npm run cli -- <command>
 
 Commands:
   witness <token-hex> <days>   record a witnessed payment: 64 hex characters (the BLAKE2b hash of
-                               the store's payment token) lasting 1 to ${MAX_DURATION_DAYS} whole days
+                               the store's payment token) lasting 1 to ${MAX_DURATION_DAYS} days
   refund <token-hex>           refund a payment: an unredeemed token is removed; a redeemed one is
                                deleted and its subscriber's proofs are revoked
   info [--json]                database figures and the backend's public keys
@@ -62,7 +62,8 @@ function openLedger(config: Config, err: Out, mayCreate = false): Ledger {
   try {
     ledger = new Ledger(openDatabase(config.db));
   } catch (error) {
-    throw new UsageError(`cannot open ${where}: ${error instanceof Error ? error.message : String(error)}`);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`cannot open ${where}: ${reason}`);
   }
   if (isNew) err(`note: created a new database at ${where}`);
   return ledger;
@@ -71,7 +72,9 @@ function openLedger(config: Config, err: Out, mayCreate = false): Ledger {
 function parseDays(text: string | undefined): number {
   const days = text !== undefined && /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(days >= 1 && days <= MAX_DURATION_DAYS)) {
-    throw new UsageError(`days must be a whole number from 1 to ${MAX_DURATION_DAYS}, got "${text ?? ''}"`);
+    throw new UsageError(
+      `days must be a whole number from 1 to ${MAX_DURATION_DAYS}, got "${text ?? ''}"`,
+    );
   }
   return days;
 }
@@ -145,7 +148,12 @@ function printTables(config: Config, out: Out, err: Out): void {
  * Runs one command; returns the exit status. The command comes first and takes exactly its own
  * arguments: a flag elsewhere on the line is refused, never silently applied or dropped.
  */
-export function runCli(argv: string[], env = process.env, out: Out = console.log, err: Out = console.error): number {
+export function runCli(
+  argv: string[],
+  env = process.env,
+  out: Out = console.log,
+  err: Out = console.error,
+): number {
   try {
     if (argv.includes('--help') || argv.includes('-h')) {
       out(USAGE);

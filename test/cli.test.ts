@@ -21,6 +21,7 @@ function tempDb(): string {
 }
 
 const TOKEN = 'ab'.repeat(32);
+const HINT = '(see: npm run cli -- help)';
 
 t.test('witness records a payment, creating the database owner-only', async (t) => {
   const db = tempDb();
@@ -60,7 +61,7 @@ t.test('bad arguments are refused with exit status 2', async (t) => {
   for (const days of ['0', '-1', '1.5', 'x', '36501', '1e3']) {
     const r = cli(db, 'witness', TOKEN, days);
     t.equal(r.status, 2, days);
-    t.equal(r.err, `error: days must be a whole number from 1 to 36500, got "${days}" (see: npm run cli -- help)`);
+    t.equal(r.err, `error: days must be a whole number from 1 to 36500, got "${days}" ${HINT}`);
   }
   t.equal(cli(db, 'witness', TOKEN, '36500').status, 0);
   t.equal(cli(db, 'witness', TOKEN).status, 2);
@@ -116,7 +117,10 @@ t.test('info gives the size of the database named by a path or by a URI', async 
   t.ok(size > 0);
   t.equal(JSON.parse(cli(db, 'info', '--json').out).db_size_bytes, size);
   const viaUri: string[] = [];
-  const env = { SESH_PRO_BACKEND_DB_PATH: `file:${db}?mode=rw`, SESH_PRO_BACKEND_DB_PATH_IS_URI: '1' };
+  const env = {
+    SESH_PRO_BACKEND_DB_PATH: `file:${db}?mode=rw`,
+    SESH_PRO_BACKEND_DB_PATH_IS_URI: '1',
+  };
   t.equal(runCli(['info'], env, (l) => viaUri.push(l), () => {}), 0);
   t.match(viaUri.join('\n'), `Database:              file:${db}?mode=rw (${size} bytes)`);
   t.match(viaUri.join('\n'), /^Redeemed payments: {5}0$/m);
@@ -157,7 +161,8 @@ t.test('a flag away from its command is refused and nothing is done', async (t) 
     [['--json', 'info'], 'unknown command "--json"'],
   ];
   for (const [argv, message] of cases) {
-    t.same(cli(db, ...argv), { status: 2, out: '', err: `error: ${message} (see: npm run cli -- help)` }, argv.join(' '));
+    const expected = { status: 2, out: '', err: `error: ${message} ${HINT}` };
+    t.same(cli(db, ...argv), expected, argv.join(' '));
   }
   t.equal(cli(db, '--print-tables').out, before, 'the database is as it was');
 });
@@ -171,7 +176,7 @@ t.test('SESH_PRO_BACKEND_PRINT_TABLES=1 does not stand in for a command given', 
   t.equal(JSON.parse(cli(db, 'info', '--json').out).unredeemed_payments, 1);
 });
 
-t.test('only witness creates a missing database; the others name the path and create nothing', async (t) => {
+t.test('only witness creates a missing database; the others name it and create nothing', async (t) => {
   const db = tempDb();
   for (const argv of [['info'], ['info', '--json'], ['refund', TOKEN], ['--print-tables']]) {
     t.same(
@@ -181,7 +186,7 @@ t.test('only witness creates a missing database; the others name the path and cr
         out: '',
         err:
           `error: no database at ${db}; set SESH_PRO_BACKEND_DB_PATH to the server's database ` +
-          '(the server creates one on its first start) (see: npm run cli -- help)',
+          `(the server creates one on its first start) ${HINT}`,
       },
       argv.join(' '),
     );
@@ -191,11 +196,11 @@ t.test('only witness creates a missing database; the others name the path and cr
 });
 
 t.test('a database that cannot be opened is named in the error', async (t) => {
-  const dir = t.testdir({ 'garbage.db': 'this is not an SQLite file, just some text that is long enough' });
+  const dir = t.testdir({ 'garbage.db': 'not an SQLite file, just text that is long enough' });
   const garbage = join(dir, 'garbage.db');
   const r = cli(garbage, 'info');
   t.equal(r.status, 2);
-  t.equal(r.err, `error: cannot open ${garbage}: file is not a database (see: npm run cli -- help)`);
+  t.equal(r.err, `error: cannot open ${garbage}: file is not a database ${HINT}`);
   const onDir = cli(dir, 'witness', TOKEN, '1');
   t.equal(onDir.status, 2);
   t.match(onDir.err, new RegExp(`^error: cannot open ${dir}: EISDIR`));

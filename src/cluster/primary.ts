@@ -30,7 +30,8 @@ export async function runPrimary(config: Config): Promise<number> {
 
   log.info(
     { event: 'cluster_starting', workers: config.workers, host: config.host, port: config.port },
-    `starting ${config.workers} ${config.workers === 1 ? 'worker' : 'workers'} on ${config.host}:${config.port}`,
+    `starting ${config.workers} ${config.workers === 1 ? 'worker' : 'workers'} ` +
+      `on ${config.host}:${config.port}`,
   );
   // The missed midnight is pruned before any worker serves. Later prunes pause between their
   // batches, so the primary keeps handing connections to the workers while one runs.

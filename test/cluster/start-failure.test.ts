@@ -33,14 +33,18 @@ t.test('workers that cannot listen stop the cluster with a clear message', async
 t.test('a listen address that does not resolve stops start-up, naming the variable', async (t) => {
   const db = join(t.testdir(), 'backend.db');
   // .invalid never resolves (RFC 6761), so no worker is forked to fail on it.
-  const backend = startBackend(t, { db, port: await freePort(), env: { SESH_PRO_BACKEND_HOST: 'no-such-host.invalid' } });
+  const env = { SESH_PRO_BACKEND_HOST: 'no-such-host.invalid' };
+  const backend = startBackend(t, { db, port: await freePort(), env });
   const exit = await backend.exited;
   t.equal(exit.code, 2);
   // ENOTFOUND, or EAI_AGAIN where the machine has no resolver at all.
   t.equal(backend.stderr.length, 1);
   t.match(
     backend.stderr[0],
-    /^error: SESH_PRO_BACKEND_HOST: cannot resolve "no-such-host\.invalid" to an address to listen on \((ENOTFOUND|EAI_AGAIN)\)$/,
+    new RegExp(
+      '^error: SESH_PRO_BACKEND_HOST: cannot resolve "no-such-host\\.invalid" ' +
+        'to an address to listen on \\((ENOTFOUND|EAI_AGAIN)\\)$',
+    ),
   );
   t.same(backend.event('worker_died'), []);
   t.notOk(existsSync(db), 'no database is created for a start that cannot serve');
@@ -55,7 +59,9 @@ t.test('an argument the server does not take stops it before it opens anything',
   });
   const exit = await backend.exited;
   t.equal(exit.code, 2);
-  t.same(backend.stderr, ['error: unknown argument "--print-table"; the server takes only --print-tables']);
+  t.same(backend.stderr, [
+    'error: unknown argument "--print-table"; the server takes only --print-tables',
+  ]);
   t.same(backend.logs, []);
   t.notOk(existsSync(db));
 });

@@ -55,7 +55,10 @@ t.test('an unknown route is a JSON 404', async (t) => {
   const get = await app.inject({ method: 'GET', url: '/add_payment' });
   t.same(get.json(), { msg: ['no route GET /add_payment; /add_payment takes POST'], status: 404 });
   const withQuery = await app.inject({ method: 'GET', url: '/get_revocations?ticket=0' });
-  t.same(withQuery.json(), { msg: ['no route GET /get_revocations; /get_revocations takes POST'], status: 404 });
+  t.same(withQuery.json(), {
+    msg: ['no route GET /get_revocations; /get_revocations takes POST'],
+    status: 404,
+  });
   const postHealth = await app.inject({ method: 'POST', url: '/health' });
   t.same(postHealth.json(), { msg: ['no route POST /health; /health takes GET'], status: 404 });
   const deleteUnknown = await app.inject({ method: 'DELETE', url: '/nope' });
