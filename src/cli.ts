@@ -8,18 +8,19 @@
  *   --print-tables               every table, readable
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type Database from 'better-sqlite3';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import {
   Ledger,
-  LedgerError,
   MAX_DURATION_DAYS,
   openDatabase,
   resolveLocation,
 } from './ledger/index.ts';
 import { collectFigures, renderFigures } from './operator/figures.ts';
 import { renderAllTables } from './operator/tables.ts';
-import { ByteLengthError, fromHex, toHex } from './protocol/index.ts';
+import { fromHex, toHex } from './protocol/index.ts';
 
 export const USAGE = `Usage: npm run cli -- <command>
 
@@ -41,32 +42,41 @@ class UsageError extends Error {
 }
 
 /**
- * Opens the server's database. Only `witness` may create it (a store integration can witness
- * before the server's first start), and then says so: a mistyped SESH_PRO_BACKEND_DB_PATH would
- * otherwise read or write a stray database with its own backend key.
+ * What a command does to the database: `look` only reads it (and so neither migrates it nor waits
+ * for a writer), `change` writes to an existing one, `create` may also make it. Only witness
+ * creates (a store integration can witness before the server's first start), and then says so:
+ * a mistyped SESH_PRO_BACKEND_DB_PATH would otherwise read or write a stray database with a
+ * backend key of its own.
  */
-function openLedger(config: Config, err: Out, mayCreate = false): Ledger {
+type Use = 'look' | 'change' | 'create';
+
+function openLedger(config: Config, use: Use, err: Out): Ledger {
   const target = resolveLocation(config.db);
   if (target.inMemory) {
     throw new UsageError('an in-memory database belongs to one process; point the CLI at a file');
   }
-  const where = resolve(target.filename);
-  const isNew = !existsSync(where);
-  if (isNew && !mayCreate) {
+  // An absolute path as given: `..` after a symlink is the kernel's to follow, not resolve()'s.
+  const where = isAbsolute(target.filename) ? target.filename : resolve(target.filename);
+  const isNew = !existsSync(target.filename);
+  if (isNew && use !== 'create') {
     throw new UsageError(
       `no database at ${where}; set SESH_PRO_BACKEND_DB_PATH to the server's database ` +
         '(the server creates one on its first start)',
     );
   }
-  let ledger: Ledger;
+  const access = use === 'look' ? 'read-only' : 'read-write';
+  let db: Database.Database | undefined;
   try {
-    ledger = new Ledger(openDatabase(config.db));
+    db = openDatabase(config.db, access);
+    const ledger = new Ledger(db, undefined, access);
+    if (isNew) err(`note: created a new database at ${where}`);
+    return ledger;
   } catch (error) {
+    db?.close();
     const reason = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`cannot open ${where}: ${reason}`);
+    // There but not usable (another program's file, a newer schema, locked): exit status 1.
+    throw new Error(`cannot open ${where}: ${reason}`);
   }
-  if (isNew) err(`note: created a new database at ${where}`);
-  return ledger;
 }
 
 function parseDays(text: string | undefined): number {
@@ -92,7 +102,7 @@ function witness(config: Config, args: string[], out: Out, err: Out): void {
   if (args.length !== 2) throw new UsageError('witness takes <token-hex> <days>');
   const token = parseToken(args[0]);
   const days = parseDays(args[1]);
-  const ledger = openLedger(config, err, true);
+  const ledger = openLedger(config, 'create', err);
   try {
     ledger.witness(token, days);
   } finally {
@@ -104,7 +114,7 @@ function witness(config: Config, args: string[], out: Out, err: Out): void {
 function refund(config: Config, args: string[], out: Out, err: Out): void {
   if (args.length !== 1) throw new UsageError('refund takes <token-hex>');
   const token = parseToken(args[0]);
-  const ledger = openLedger(config, err);
+  const ledger = openLedger(config, 'change', err);
   try {
     const outcome = ledger.refund(token);
     if (outcome.kind === 'unredeemed') {
@@ -126,7 +136,7 @@ function refund(config: Config, args: string[], out: Out, err: Out): void {
 function info(config: Config, args: string[], out: Out, err: Out): void {
   const json = args.length === 1 && args[0] === '--json';
   if (args.length > 0 && !json) throw new UsageError('info takes nothing or --json');
-  const ledger = openLedger(config, err);
+  const ledger = openLedger(config, 'look', err);
   try {
     const figures = collectFigures(ledger, config);
     out(json ? JSON.stringify(figures, null, 2) : renderFigures(figures));
@@ -136,7 +146,7 @@ function info(config: Config, args: string[], out: Out, err: Out): void {
 }
 
 function printTables(config: Config, out: Out, err: Out): void {
-  const ledger = openLedger(config, err);
+  const ledger = openLedger(config, 'look', err);
   try {
     out(renderAllTables(ledger.db));
   } finally {
@@ -155,12 +165,13 @@ export function runCli(
   err: Out = console.error,
 ): number {
   try {
-    if (argv.includes('--help') || argv.includes('-h')) {
+    const [command, ...rest] = argv;
+    if (command === 'help' || command === '--help' || command === '-h') {
+      if (rest.length > 0) throw new UsageError(`${command} takes nothing else`);
       out(USAGE);
       return 0;
     }
     const config = loadConfig(env);
-    const [command, ...rest] = argv;
     switch (command) {
       case 'witness':
         witness(config, rest, out, err);
@@ -174,9 +185,6 @@ export function runCli(
       case '--print-tables':
         if (rest.length > 0) throw new UsageError('--print-tables takes nothing else');
         printTables(config, out, err);
-        return 0;
-      case 'help':
-        out(USAGE);
         return 0;
       case undefined:
         // SESH_PRO_BACKEND_PRINT_TABLES=1 stands for the flag only when no command is given.
@@ -193,16 +201,9 @@ export function runCli(
       err(`error: ${error.message} (see: npm run cli -- help)`);
       return 2;
     }
-    if (error instanceof ConfigError) {
-      err(`error: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof LedgerError || error instanceof ByteLengthError) {
-      err(`error: ${error.message}`);
-      return 1;
-    }
+    // A bad variable is the caller's mistake (2); a refusal or a database that cannot be used, 1.
     err(`error: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+    return error instanceof ConfigError ? 2 : 1;
   }
 }
 
@@ -215,4 +216,6 @@ export function main(argv: string[]): void {
   process.exitCode = runCli(argv);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main(process.argv.slice(2));
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2));
+}

@@ -12,8 +12,9 @@ import { runSingleProcess } from './cluster/single.ts';
 import { runPrimaryOrWorker } from './cluster/index.ts';
 
 /**
- * Why the listen address cannot be used, or null. Checked once, in the first process: a name
- * that does not resolve would otherwise fail in every worker, one restart after another.
+ * Why the listen address's name does not resolve, or null. Checked once, in the first process:
+ * it would otherwise fail in every worker, one restart after another. (An address that resolves
+ * but is not this machine's is found by the workers' listen, as a port in use is.)
  */
 async function hostProblem(host: string): Promise<string | null> {
   try {
@@ -38,8 +39,10 @@ async function main(): Promise<number> {
   }
   const args = process.argv.slice(2);
   const unknown = args.find((arg) => arg !== '--print-tables');
-  if (unknown !== undefined) {
-    console.error(`error: unknown argument "${unknown}"; the server takes only --print-tables`);
+  if (unknown !== undefined || args.length > 1) {
+    const problem =
+      unknown === undefined ? '--print-tables is given more than once' : `unknown argument "${unknown}"`;
+    console.error(`error: ${problem}; the server takes only --print-tables`);
     return 2;
   }
   if (args.length > 0 || config.printTables) return runCli(['--print-tables'], process.env);

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -195,15 +196,115 @@ t.test('only witness creates a missing database; the others name it and create n
   t.notOk(existsSync(dirname(db)), 'not even its folder');
 });
 
-t.test('a database that cannot be opened is named in the error', async (t) => {
+t.test('a database that cannot be used is named in the error, exit status 1', async (t) => {
   const dir = t.testdir({ 'garbage.db': 'not an SQLite file, just text that is long enough' });
   const garbage = join(dir, 'garbage.db');
-  const r = cli(garbage, 'info');
-  t.equal(r.status, 2);
-  t.equal(r.err, `error: cannot open ${garbage}: file is not a database ${HINT}`);
+  t.same(cli(garbage, 'info'), {
+    status: 1,
+    out: '',
+    err: `error: cannot open ${garbage}: file is not a database`,
+  });
   const onDir = cli(dir, 'witness', TOKEN, '1');
-  t.equal(onDir.status, 2);
+  t.equal(onDir.status, 1);
   t.match(onDir.err, new RegExp(`^error: cannot open ${dir}: EISDIR`));
+});
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+t.test("another program's SQLite file is refused by every command, left as it was", async (t) => {
+  const db = join(t.testdir(), 'notes.db');
+  const other = new Database(db);
+  other.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')");
+  other.close();
+  const before = sha256(db);
+  const refused =
+    `error: cannot open ${db}: the database holds 1 table but no ledger schema: ` +
+    'it is not a Session Pro backend database';
+  for (const argv of [['info'], ['--print-tables'], ['refund', TOKEN], ['witness', TOKEN, '30']]) {
+    t.same(cli(db, ...argv), { status: 1, out: '', err: refused }, argv.join(' '));
+  }
+  t.equal(sha256(db), before, 'not a byte changed');
+  t.notOk(existsSync(`${db}-wal`), 'not switched to WAL');
+});
+
+t.test('info and --print-tables only read: no migration, no runtime row, no wait', async (t) => {
+  const dir = t.testdir({ 'empty.db': '' });
+  t.same(cli(join(dir, 'empty.db'), 'info'), {
+    status: 1,
+    out: '',
+    err:
+      `error: cannot open ${join(dir, 'empty.db')}: the database is empty ` +
+      '(the server creates its schema on its first start)',
+  });
+  t.equal(readFileSync(join(dir, 'empty.db')).length, 0, 'still empty');
+
+  // A database of schema 1, as an older server would leave it: read, not upgraded.
+  const old = join(dir, 'old.db');
+  const v1 = new Database(old);
+  v1.exec('CREATE TABLE runtime (id INTEGER PRIMARY KEY); PRAGMA user_version = 1');
+  v1.close();
+  const r = cli(old, '--print-tables');
+  t.equal(r.status, 1);
+  t.equal(
+    r.err,
+    `error: cannot open ${old}: database schema version 1 is older than this release's (2); ` +
+      'the server migrates it on its next start',
+  );
+  const after = new Database(old, { readonly: true });
+  t.equal(after.pragma('user_version', { simple: true }), 1);
+  after.close();
+
+  // While another connection holds the write lock, info answers at once.
+  const live = tempDb();
+  cli(live, 'witness', TOKEN, '30');
+  const writer = new Database(live);
+  writer.exec('BEGIN IMMEDIATE');
+  const started = Date.now();
+  const info = cli(live, 'info', '--json');
+  writer.exec('ROLLBACK');
+  writer.close();
+  t.equal(info.status, 0);
+  t.equal(JSON.parse(info.out).unredeemed_payments, 1);
+  t.ok(Date.now() - started < 5_000, 'not held up by the writer (its busy timeout is 15 s)');
+});
+
+t.test('a path through a symlink and .. is checked where the kernel takes it', async (t) => {
+  const dir = t.testdir({ other: { deep: {} }, link: t.fixture('symlink', 'other/deep') });
+  cli(join(dir, 'a.db'), 'witness', TOKEN, '30');
+  // dir/link/../a.db is dir/other/a.db to the kernel, which does not exist.
+  const through = `${dir}/link/../a.db`;
+  t.same(cli(through, 'info'), {
+    status: 2,
+    out: '',
+    err:
+      `error: no database at ${through}; set SESH_PRO_BACKEND_DB_PATH to the server's database ` +
+      `(the server creates one on its first start) ${HINT}`,
+  });
+  t.notOk(existsSync(join(dir, 'other', 'a.db')));
+});
+
+t.test('help is a command of its own', async (t) => {
+  const db = tempDb();
+  for (const argv of [['help'], ['--help'], ['-h']]) {
+    const r = cli(db, ...argv);
+    t.equal(r.status, 0, argv.join(' '));
+    t.match(r.out, /^Usage: npm run cli -- <command>/);
+  }
+  t.same(cli(db, 'help', 'witness'), {
+    status: 2,
+    out: '',
+    err: `error: help takes nothing else ${HINT}`,
+  });
+  t.same(cli(db, 'witness', TOKEN, '30', '-h'), {
+    status: 2,
+    out: '',
+    err: `error: witness takes <token-hex> <days> ${HINT}`,
+  });
+  t.notOk(existsSync(db), 'nothing was witnessed');
+  // Help needs no configuration, so a bad variable does not hide it.
+  t.equal(runCli(['help'], { SESH_PRO_BACKEND_PORT: 'x' }, () => {}, () => {}), 0);
 });
 
 t.test('a bad environment value names the variable', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { ConfigError, loadConfig } from '../src/config.ts';
+import { resolveLocation } from '../src/ledger/index.ts';
 
 t.test('defaults: ./backend.db on 127.0.0.1:8000 at info level', async (t) => {
   const config = loadConfig({});
@@ -51,4 +52,34 @@ t.test('a value that is not allowed stops start-up naming the variable', async (
     () => loadConfig({ SESH_PRO_BACKEND_DB_PATH: 'file:/x?vfs=unix', SESH_PRO_BACKEND_DB_PATH_IS_URI: '1' }),
     new ConfigError('SESH_PRO_BACKEND_DB_PATH: database URI parameter "vfs" is not supported'),
   );
+});
+
+t.test('a database URI is read as SQLite reads it, or refused naming the variable', async (t) => {
+  const uri = (path: string) =>
+    loadConfig({ SESH_PRO_BACKEND_DB_PATH: path, SESH_PRO_BACKEND_DB_PATH_IS_URI: '1' });
+  const refusals: [string, string][] = [
+    ['file:/tmp/%zz.db', 'database URI path has a malformed %-escape: "/tmp/%zz.db"'],
+    [
+      'file://otherhost/x.db',
+      'database URI authority must be empty or localhost, got "otherhost" ' +
+        '(an absolute path is file:/path or file:///path)',
+    ],
+    [
+      'file://tmp/x.db',
+      'database URI authority must be empty or localhost, got "tmp" ' +
+        '(an absolute path is file:/path or file:///path)',
+    ],
+  ];
+  for (const [path, message] of refusals) {
+    t.throws(() => uri(path), new ConfigError(`SESH_PRO_BACKEND_DB_PATH: ${message}`), path);
+  }
+  const files: [string, string][] = [
+    ['file:/tmp/a.db#fragment', '/tmp/a.db'],
+    ['file:///tmp/a%20b.db?mode=rw#x', '/tmp/a b.db'],
+    ['file://localhost/tmp/a.db', '/tmp/a.db'],
+  ];
+  for (const [path, filename] of files) {
+    t.equal(resolveLocation(uri(path).db).filename, filename, path);
+  }
+  t.equal(resolveLocation(uri('file://').db).inMemory, true);
 });

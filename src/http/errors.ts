@@ -176,7 +176,9 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(handleError);
 
   // Every route's path and methods, to tell a caller who used the wrong method which one a path
-  // takes. The paths are plain strings, looked up as sent: none of the routes has a parameter.
+  // takes. Limitation: the path is looked up as sent, so a route with a parameter, or a path
+  // sent percent-encoded or in absolute form, gets no hint; none of the routes has a parameter,
+  // and the hint is a courtesy: the 404 stands either way.
   const methodsByPath = new Map<string, string[]>();
   app.addHook('onRoute', (route) => {
     const methods = methodsByPath.get(route.url) ?? [];

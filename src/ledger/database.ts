@@ -2,12 +2,16 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { refuseForeign } from './schema.ts';
 
 export interface DatabaseLocation {
   /** A file path, or an SQLite URI when `isUri` is set. */
   path: string;
   isUri: boolean;
 }
+
+/** How a process uses the database: serving and operating, or only looking. */
+export type Access = 'read-write' | 'read-only';
 
 /** How long a writer waits for another process's write lock before giving up. */
 export const BUSY_TIMEOUT_MS = 15_000;
@@ -36,7 +40,16 @@ export function resolveLocation(location: DatabaseLocation): ResolvedLocation {
   if (!location.path.startsWith('file:')) {
     throw new DatabaseLocationError(`database URI must start with "file:", got "${location.path}"`);
   }
-  const [rawPath = '', query = ''] = location.path.slice('file:'.length).split('?', 2);
+  // As SQLite reads a URI: a fragment is dropped, and the authority may only be empty or localhost.
+  const [rest = ''] = location.path.slice('file:'.length).split('#', 1);
+  const [rawPath = '', query = ''] = rest.split('?', 2);
+  const authority = rawPath.startsWith('//') ? rawPath.slice(2).split('/', 1)[0]! : '';
+  if (authority !== '' && authority !== 'localhost') {
+    throw new DatabaseLocationError(
+      `database URI authority must be empty or localhost, got "${authority}" ` +
+        '(an absolute path is file:/path or file:///path)',
+    );
+  }
   const params = new URLSearchParams(query);
   for (const key of params.keys()) {
     if (key !== 'mode' && key !== 'cache') {
@@ -48,9 +61,17 @@ export function resolveLocation(location: DatabaseLocation): ResolvedLocation {
     throw new DatabaseLocationError(`database URI mode must be rwc, rw or memory, got "${mode}"`);
   }
   // file:///abs/path and file://localhost/abs/path name the same file as file:/abs/path.
-  const path = decodeURIComponent(rawPath.replace(/^\/\/(localhost)?(?=\/)/, ''));
+  const path = percentDecoded(rawPath.replace(/^\/\/(localhost)?(?=\/|$)/, ''));
   const inMemory = mode === 'memory' || path === ':memory:' || path === '';
   return { filename: inMemory ? ':memory:' : path, inMemory, mustExist: mode === 'rw' };
+}
+
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new DatabaseLocationError(`database URI path has a malformed %-escape: "${text}"`);
+  }
 }
 
 /** True when the database lives in one process's memory and so cannot be shared. */
@@ -58,8 +79,22 @@ export function isInMemory(location: DatabaseLocation): boolean {
   return resolveLocation(location).inMemory;
 }
 
-export function openDatabase(location: DatabaseLocation): Database.Database {
+/**
+ * Opens the database with the settings every process shares. 'read-only' opens an existing file
+ * without creating or changing anything, for an operator's look while a server runs.
+ */
+export function openDatabase(
+  location: DatabaseLocation,
+  access: Access = 'read-write',
+): Database.Database {
   const target = resolveLocation(location);
+  if (access === 'read-only') {
+    return new Database(target.filename, {
+      readonly: true,
+      fileMustExist: true,
+      timeout: BUSY_TIMEOUT_MS,
+    });
+  }
   if (!target.inMemory && !target.mustExist) {
     mkdirSync(dirname(target.filename), { recursive: true });
     // Created by us, readable by the owner only: the file holds the backend's secret key.
@@ -69,6 +104,13 @@ export function openDatabase(location: DatabaseLocation): Database.Database {
     timeout: BUSY_TIMEOUT_MS,
     fileMustExist: target.mustExist,
   });
+  // Before the journal mode is set, which would already change another program's file.
+  try {
+    refuseForeign(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   if (!target.inMemory) db.pragma('journal_mode = WAL');
   // An acknowledged redemption must survive power loss.
   db.pragma('synchronous = FULL');

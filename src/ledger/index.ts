@@ -1,4 +1,4 @@
 export * from './clock.ts';
 export * from './database.ts';
 export * from './ledger.ts';
-export { SCHEMA_VERSION, SchemaTooNewError } from './schema.ts';
+export { SCHEMA_VERSION, SchemaError, SchemaTooNewError } from './schema.ts';

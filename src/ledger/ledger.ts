@@ -16,7 +16,8 @@ import {
   type Salt,
 } from '../protocol/index.ts';
 import { DAY_S, dayCeil, systemClock, type Clock } from './clock.ts';
-import { migrate } from './schema.ts';
+import type { Access } from './database.ts';
+import { migrate, requireCurrentSchema, SchemaError } from './schema.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 
 export type LedgerErrorCode =
@@ -115,14 +116,21 @@ export class Ledger {
 
   /**
    * Migrates the schema, creates the runtime row on first use (fresh salt and backend key) and
-   * prepares every statement once.
+   * prepares every statement once. With `access` 'read-only' (for an operator's look at a
+   * database a server may be using) it writes nothing: the schema must be current and the
+   * runtime row there.
    */
-  constructor(db: Database.Database, clock: Clock = systemClock) {
+  constructor(
+    db: Database.Database,
+    clock: Clock = systemClock,
+    access: Access = 'read-write',
+  ) {
     this.db = db;
     this.clock = clock;
-    migrate(db);
+    if (access === 'read-write') migrate(db);
+    else requireCurrentSchema(db);
     this.#sql = prepareStatements(db);
-    const runtime = this.#ensureRuntime();
+    const runtime = access === 'read-write' ? this.#ensureRuntime() : this.#existingRuntime();
     this.salt = fixedBytes(new Uint8Array(runtime.salt), 16);
     this.backendKey = new BackendKey(fixedBytes(new Uint8Array(runtime.backend_seed), 32));
     this.#redeemImmediate = db.transaction((masterPkey: PublicKey, token: PaymentToken) =>
@@ -138,6 +146,16 @@ export class Ledger {
       return this.#sql.runtime.get() as RuntimeRow;
     });
     return create.immediate();
+  }
+
+  #existingRuntime(): RuntimeRow {
+    const row = this.#sql.runtime.get() as RuntimeRow | undefined;
+    if (!row) {
+      throw new SchemaError(
+        'the database has no runtime row (the server creates it on its first start)',
+      );
+    }
+    return row;
   }
 
   genIndexHash(genIndex: number): Hash32 {

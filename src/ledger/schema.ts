@@ -66,23 +66,73 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export class SchemaTooNewError extends Error {
+/** The database cannot be used as this release's ledger; the message says why. */
+export class SchemaError extends Error {
+  override name = 'SchemaError';
+}
+
+export class SchemaTooNewError extends SchemaError {
   override name = 'SchemaTooNewError';
 }
 
-/** Brings the database up to SCHEMA_VERSION; refuses a database written by a newer release. */
+function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** A file with tables but no schema version is another program's, and must stay as it is. */
+export function refuseForeign(db: Database.Database): void {
+  if (schemaVersion(db) !== 0) return;
+  const tables = db
+    .prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    .pluck()
+    .get() as number;
+  if (tables > 0) {
+    throw new SchemaError(
+      `the database holds ${tables} ${tables === 1 ? 'table' : 'tables'} but no ledger schema: ` +
+        'it is not a Session Pro backend database',
+    );
+  }
+}
+
+function refuseNewer(version: number): void {
+  if (version > SCHEMA_VERSION) {
+    throw new SchemaTooNewError(
+      `database schema version ${version} is newer than this release supports (${SCHEMA_VERSION})`,
+    );
+  }
+}
+
+/**
+ * Brings the database up to SCHEMA_VERSION. Refuses a database written by a newer release, and
+ * one that holds tables but no schema version: another program's file, which must stay as it is.
+ */
 export function migrate(db: Database.Database): void {
   const apply = db.transaction(() => {
-    const current = db.pragma('user_version', { simple: true }) as number;
-    if (current > SCHEMA_VERSION) {
-      throw new SchemaTooNewError(
-        `database schema version ${current} is newer than this release supports (${SCHEMA_VERSION})`,
-      );
-    }
+    const current = schemaVersion(db);
+    refuseNewer(current);
+    refuseForeign(db);
     for (let version = current; version < SCHEMA_VERSION; version++) {
       db.exec(MIGRATIONS[version]!);
       db.pragma(`user_version = ${version + 1}`);
     }
   });
   apply.immediate();
+}
+
+/** For a reader that must not write: the schema has to be this release's already. */
+export function requireCurrentSchema(db: Database.Database): void {
+  const current = schemaVersion(db);
+  refuseNewer(current);
+  if (current === 0) {
+    refuseForeign(db);
+    throw new SchemaError(
+      'the database is empty (the server creates its schema on its first start)',
+    );
+  }
+  if (current < SCHEMA_VERSION) {
+    throw new SchemaError(
+      `database schema version ${current} is older than this release's (${SCHEMA_VERSION}); ` +
+        'the server migrates it on its next start',
+    );
+  }
 }
