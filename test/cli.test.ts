@@ -9,6 +9,7 @@ import { runCli } from '../src/cli.ts';
 import { Ledger, openDatabase } from '../src/ledger/index.ts';
 import { fromHex, publicKeyFromSeed, toHex } from '../src/protocol/index.ts';
 import { freshKeys } from './support/app.ts';
+import { FOREIGN_REFUSAL, writeForeignDatabase } from './support/ledger-file.ts';
 
 function cli(dbPath: string, ...argv: string[]) {
   const out: string[] = [];
@@ -215,13 +216,9 @@ function sha256(path: string): string {
 
 t.test("another program's SQLite file is refused by every command, left as it was", async (t) => {
   const db = join(t.testdir(), 'notes.db');
-  const other = new Database(db);
-  other.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')");
-  other.close();
+  writeForeignDatabase(db);
   const before = sha256(db);
-  const refused =
-    `error: cannot open ${db}: the database holds 1 table but no ledger schema: ` +
-    'it is not a Session Pro backend database';
+  const refused = `error: cannot open ${db}: ${FOREIGN_REFUSAL}`;
   for (const argv of [['info'], ['--print-tables'], ['refund', TOKEN], ['witness', TOKEN, '30']]) {
     t.same(cli(db, ...argv), { status: 1, out: '', err: refused }, argv.join(' '));
   }

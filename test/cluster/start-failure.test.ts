@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import t from 'tap';
 import { MAX_START_FAILURES } from '../../src/cluster/restart-policy.ts';
 import { freePort, groupGone, startBackend } from '../support/harness.ts';
+import { FOREIGN_REFUSAL, writeForeignDatabase } from '../support/ledger-file.ts';
 
 t.test('workers that cannot listen stop the cluster with a clear message', async (t) => {
   const port = await freePort();
@@ -69,20 +69,12 @@ t.test('an argument the server does not take stops it before it opens anything',
 
 t.test("another program's database stops start-up and is left as it was", async (t) => {
   const db = join(t.testdir(), 'notes.db');
-  const other = new Database(db);
-  other.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')");
-  other.close();
+  writeForeignDatabase(db);
   const before = readFileSync(db);
   const backend = startBackend(t, { db, port: await freePort() });
   const exit = await backend.exited;
   t.equal(exit.code, 1);
-  t.match(backend.event('database_unavailable'), [
-    {
-      msg:
-        `cannot open ${db}: the database holds 1 table but no ledger schema: ` +
-        'it is not a Session Pro backend database',
-    },
-  ]);
+  t.match(backend.event('database_unavailable'), [{ msg: `cannot open ${db}: ${FOREIGN_REFUSAL}` }]);
   t.ok(readFileSync(db).equals(before), 'not a byte changed');
   t.same(backend.event('worker_listening'), []);
 });

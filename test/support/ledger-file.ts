@@ -3,8 +3,20 @@
  * rows through it while the server serves (SQLite's WAL lets the processes share the file).
  */
 import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { Ledger, openDatabase } from '../../src/ledger/index.ts';
 import type { PaymentToken } from '../../src/protocol/index.ts';
+
+/** An SQLite file of another program's (one table, one row, no schema version) at `path`. */
+export function writeForeignDatabase(path: string): void {
+  const other = new Database(path);
+  other.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')");
+  other.close();
+}
+
+/** The message with which the ledger refuses such a file. */
+export const FOREIGN_REFUSAL =
+  'the database holds 1 table but no ledger schema: it is not a Session Pro backend database';
 
 export function openLedgerFile(path: string): Ledger {
   return new Ledger(openDatabase({ path, isUri: false }));
