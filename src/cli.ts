@@ -50,7 +50,9 @@ class UsageError extends Error {
  */
 type Use = 'look' | 'change' | 'create';
 
-function openLedger(config: Config, use: Use, err: Out): Ledger {
+function openLedger(config: Config, use: 'look' | 'change'): Ledger;
+function openLedger(config: Config, use: 'create', err: Out): Ledger;
+function openLedger(config: Config, use: Use, err?: Out): Ledger {
   const target = resolveLocation(config.db);
   if (target.inMemory) {
     throw new UsageError('an in-memory database belongs to one process; point the CLI at a file');
@@ -69,7 +71,7 @@ function openLedger(config: Config, use: Use, err: Out): Ledger {
   try {
     db = openDatabase(config.db, access);
     const ledger = new Ledger(db, undefined, access);
-    if (isNew) err(`note: created a new database at ${where}`);
+    if (isNew) err?.(`note: created a new database at ${where}`);
     return ledger;
   } catch (error) {
     db?.close();
@@ -111,10 +113,10 @@ function witness(config: Config, args: string[], out: Out, err: Out): void {
   out(`witnessed payment ${toHex(token)} for ${days} ${days === 1 ? 'day' : 'days'}`);
 }
 
-function refund(config: Config, args: string[], out: Out, err: Out): void {
+function refund(config: Config, args: string[], out: Out): void {
   if (args.length !== 1) throw new UsageError('refund takes <token-hex>');
   const token = parseToken(args[0]);
-  const ledger = openLedger(config, 'change', err);
+  const ledger = openLedger(config, 'change');
   try {
     const outcome = ledger.refund(token);
     if (outcome.kind === 'unredeemed') {
@@ -133,10 +135,10 @@ function refund(config: Config, args: string[], out: Out, err: Out): void {
   }
 }
 
-function info(config: Config, args: string[], out: Out, err: Out): void {
+function info(config: Config, args: string[], out: Out): void {
   const json = args.length === 1 && args[0] === '--json';
   if (args.length > 0 && !json) throw new UsageError('info takes nothing or --json');
-  const ledger = openLedger(config, 'look', err);
+  const ledger = openLedger(config, 'look');
   try {
     const figures = collectFigures(ledger, config);
     out(json ? JSON.stringify(figures, null, 2) : renderFigures(figures));
@@ -145,8 +147,8 @@ function info(config: Config, args: string[], out: Out, err: Out): void {
   }
 }
 
-function printTables(config: Config, out: Out, err: Out): void {
-  const ledger = openLedger(config, 'look', err);
+function printTables(config: Config, out: Out): void {
+  const ledger = openLedger(config, 'look');
   try {
     out(renderAllTables(ledger.db));
   } finally {
@@ -177,19 +179,19 @@ export function runCli(
         witness(config, rest, out, err);
         return 0;
       case 'refund':
-        refund(config, rest, out, err);
+        refund(config, rest, out);
         return 0;
       case 'info':
-        info(config, rest, out, err);
+        info(config, rest, out);
         return 0;
       case '--print-tables':
         if (rest.length > 0) throw new UsageError('--print-tables takes nothing else');
-        printTables(config, out, err);
+        printTables(config, out);
         return 0;
       case undefined:
         // SESH_PRO_BACKEND_PRINT_TABLES=1 stands for the flag only when no command is given.
         if (config.printTables) {
-          printTables(config, out, err);
+          printTables(config, out);
           return 0;
         }
         throw new UsageError('no command given');
