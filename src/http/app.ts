@@ -31,6 +31,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ? { loggerInstance: options.logger }
       : { logger: { level: options.logLevel ?? 'silent' } }),
     bodyLimit: JSON_BODY_LIMIT,
+    // The protocol ignores fields it does not list, and these are such fields: the parser drops
+    // them (so no object's prototype can be reached through a body) instead of refusing the body.
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
     // A request must arrive whole within this time; a body trickled in byte by byte would
     // otherwise hold its connection open for ever.
     requestTimeout: REQUEST_TIMEOUT_MS,
