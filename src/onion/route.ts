@@ -138,7 +138,8 @@ function replyHeaders(
 function onionErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
   const status = error.statusCode ?? 500;
   if (status === 413) {
-    return reply.code(413).send(errorEnvelope(413, ['onion request body is larger than 1 MiB']));
+    const problem = `onion request body is larger than the limit of ${ONION_BODY_LIMIT} bytes`;
+    return reply.code(413).send(errorEnvelope(413, [problem]));
   }
   if (status >= 400 && status < 500) {
     return reply.code(status).send(errorEnvelope(status, ['onion request body could not be read']));

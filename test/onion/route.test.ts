@@ -252,7 +252,7 @@ t.test('bodies over 1 MiB get a 413; 1 MiB itself is read', async (t) => {
 
   const over = await postOnion(app, Buffer.alloc(ONION_BODY_LIMIT + 1));
   t.equal(over.statusCode, 413);
-  t.equal(over.body, '{"msg":["onion request body is larger than 1 MiB"],"status":413}');
+  t.equal(over.body, '{"msg":["onion request body is larger than the limit of 1048576 bytes"],"status":413}');
 
   const limit = await postOnion(app, Buffer.alloc(ONION_BODY_LIMIT));
   t.equal(limit.statusCode, 400);
