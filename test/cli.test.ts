@@ -80,6 +80,8 @@ t.test('a redeemed token is refused by witness and refunded by refund', async (t
   ledger.close();
   t.same(cli(db, 'witness', TOKEN, '30').err, 'error: payment token is already redeemed');
   t.same(cli(db, 'refund', TOKEN).out, `refunded ${TOKEN}: it was the subscriber's only payment; subscriber removed`);
+  t.match(JSON.parse(cli(db, 'info', '--json').out), { payments: 0, redeemed_tokens: 1 });
+  t.match(cli(db, 'info').out, /^Redeemed payments: {5}0\nUnredeemed payments: {3}0\nTokens ever redeemed: {2}1$/m);
   t.same(cli(db, 'refund', TOKEN), {
     status: 1,
     out: '',
@@ -103,7 +105,7 @@ t.test('info --json has the figures and no secret', async (t) => {
   const ledger = new Ledger(openDatabase({ path: db, isUri: false }));
   t.equal(info.backend_pkey, toHex(ledger.backendKey.publicKey));
   t.match(info.backend_x25519_pkey, /^[0-9a-f]{64}$/);
-  t.match(info, { ticket: 0, next_gen_index: 0, subscribers: 0, payments: 0, unredeemed_payments: 1, revocations: 0 });
+  t.match(info, { ticket: 0, next_gen_index: 0, subscribers: 0, payments: 0, unredeemed_payments: 1, redeemed_tokens: 0, revocations: 0 });
   t.notMatch(r.out, toHex(ledger.backendKey.exportSeed()));
   t.notMatch(r.out, toHex(ledger.salt));
   const text = cli(db, 'info');

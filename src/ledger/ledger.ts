@@ -78,6 +78,8 @@ export interface LedgerStats {
   revocations: number;
   payments: number;
   unredeemedPayments: number;
+  /** Every token ever redeemed, including those whose payment has ended or been refunded. */
+  redeemedTokens: number;
   nextGenIndex: number;
   ticket: number;
   lastPruneUnixTsS: number;
@@ -320,6 +322,7 @@ export class Ledger {
         revocations: number;
         payments: number;
         unredeemed: number;
+        redeemed_tokens: number;
       };
       const runtime = this.#sql.runtime.get() as RuntimeRow;
       return {
@@ -327,6 +330,7 @@ export class Ledger {
         revocations: counts.revocations,
         payments: counts.payments,
         unredeemedPayments: counts.unredeemed,
+        redeemedTokens: counts.redeemed_tokens,
         nextGenIndex: runtime.next_gen_index,
         ticket: runtime.ticket,
         lastPruneUnixTsS: runtime.last_prune_unix_ts_s,

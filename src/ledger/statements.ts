@@ -77,7 +77,8 @@ export function prepareStatements(db: Database.Database) {
         (SELECT count(*) FROM subscribers) AS subscribers,
         (SELECT count(*) FROM revocations) AS revocations,
         (SELECT count(*) FROM payments) AS payments,
-        (SELECT count(*) FROM unredeemed_payments) AS unredeemed`),
+        (SELECT count(*) FROM unredeemed_payments) AS unredeemed,
+        (SELECT count(*) FROM redeemed_payment_tokens) AS redeemed_tokens`),
   };
 }
 

@@ -15,6 +15,7 @@ export interface Figures {
   subscribers: number;
   payments: number;
   unredeemed_payments: number;
+  redeemed_tokens: number;
   revocations: number;
   last_prune_unix_ts_s: number;
 }
@@ -45,6 +46,7 @@ export function collectFigures(ledger: Ledger, config: Config): Figures {
     subscribers: stats.subscribers,
     payments: stats.payments,
     unredeemed_payments: stats.unredeemedPayments,
+    redeemed_tokens: stats.redeemedTokens,
     revocations: stats.revocations,
     last_prune_unix_ts_s: stats.lastPruneUnixTsS,
   };
@@ -60,6 +62,7 @@ export function renderFigures(f: Figures): string {
     `Revocations:           ${f.revocations} (ticket ${f.ticket})`,
     `Redeemed payments:     ${f.payments}`,
     `Unredeemed payments:   ${f.unredeemed_payments}`,
+    `Tokens ever redeemed:  ${f.redeemed_tokens}`,
     `Next gen index:        ${f.next_gen_index}`,
     `Last prune:            ${lastPrune}`,
     `Backend public key:    ${f.backend_pkey}`,
