@@ -4,4 +4,4 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli.ts');
-main(process.argv.slice(2));
+main(process.argv.slice(2), 'session-pro-backend');

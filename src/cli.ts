@@ -22,7 +22,10 @@ import { collectFigures, renderFigures } from './operator/figures.ts';
 import { renderAllTables } from './operator/tables.ts';
 import { fromHex, toHex } from './protocol/index.ts';
 
-export const USAGE = `Usage: npm run cli -- <command>
+/** How the README runs the CLI; the package's bin names itself instead. */
+export const NPM_PROGRAM = 'npm run cli --';
+
+export const usage = (program: string) => `Usage: ${program} <command>
 
 Commands:
   witness <token-hex> <days>   record a witnessed payment: 64 hex characters (the BLAKE2b hash of
@@ -165,12 +168,13 @@ export function runCli(
   env = process.env,
   out: Out = console.log,
   err: Out = console.error,
+  program = NPM_PROGRAM,
 ): number {
   try {
     const [command, ...rest] = argv;
     if (command === 'help' || command === '--help' || command === '-h') {
       if (rest.length > 0) throw new UsageError(`${command} takes nothing else`);
-      out(USAGE);
+      out(usage(program));
       return 0;
     }
     const config = loadConfig(env);
@@ -200,7 +204,7 @@ export function runCli(
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      err(`error: ${error.message} (see: npm run cli -- help)`);
+      err(`error: ${error.message} (see: ${program} help)`);
       return 2;
     }
     // A bad variable is the caller's mistake (2); a refusal or a database that cannot be used, 1.
@@ -210,12 +214,12 @@ export function runCli(
 }
 
 /** Run as a program: a reader that stops early (`| head`) ends the output, not in a crash. */
-export function main(argv: string[]): void {
+export function main(argv: string[], program = NPM_PROGRAM): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
     process.exit(process.exitCode ?? 0);
   });
-  process.exitCode = runCli(argv);
+  process.exitCode = runCli(argv, process.env, console.log, console.error, program);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

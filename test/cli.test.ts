@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { addPaymentBody } from '../src/client/index.ts';
@@ -318,4 +320,21 @@ t.test('the client body for a witnessed token redeems through the ledger the CLI
   cli(db, 'witness', TOKEN, '30');
   const body = addPaymentBody(freshKeys(), fromHex(TOKEN, 32));
   t.equal(body.payment_token, TOKEN);
+});
+
+t.test("the package's bin names itself in its usage text and hints", async (t) => {
+  const bin = fileURLToPath(new URL('../bin/session-pro-backend.js', import.meta.url));
+  const db = tempDb();
+  const run = (...argv: string[]) =>
+    spawnSync(process.execPath, [bin, ...argv], {
+      env: { ...process.env, SESH_PRO_BACKEND_DB_PATH: db },
+      encoding: 'utf8',
+    });
+  const help = run('help');
+  t.equal(help.status, 0);
+  t.match(help.stdout, /^Usage: session-pro-backend <command>\n/);
+  const wrong = run('nonsense');
+  t.equal(wrong.status, 2);
+  t.equal(wrong.stderr, 'error: unknown command "nonsense" (see: session-pro-backend help)\n');
+  t.notOk(existsSync(db));
 });
