@@ -5,6 +5,7 @@
  */
 import cluster from 'node:cluster';
 import { lookup } from 'node:dns/promises';
+import { createServer } from 'node:net';
 import { ConfigError, loadConfig } from './config.ts';
 import { runCli } from './cli.ts';
 import { isInMemory } from './ledger/index.ts';
@@ -12,17 +13,31 @@ import { runSingleProcess } from './cluster/single.ts';
 import { runPrimaryOrWorker } from './cluster/index.ts';
 
 /**
- * Why the listen address's name does not resolve, or null. Checked once, in the first process:
- * it would otherwise fail in every worker, one restart after another. (An address that resolves
- * but is not this machine's is found by the workers' listen, as a port in use is.)
+ * Why the server cannot listen on `host`, or null. Checked once, in the first process: it would
+ * otherwise fail in every worker, one restart after another. The name must resolve, and the
+ * address must be this machine's (a trial listen on a free port says so). A port in use is
+ * found by the workers' listen, as it may be freed while they back off.
  */
 async function hostProblem(host: string): Promise<string | null> {
   try {
     await lookup(host);
-    return null;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     return `cannot resolve "${host}" to an address to listen on (${code})`;
+  }
+  const trial = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      trial.once('error', reject);
+      trial.listen({ host, port: 0 }, resolve);
+    });
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    const why = code === 'EADDRNOTAVAIL' ? ': it is not an address of this machine' : '';
+    return `cannot listen on "${host}"${why} (${code})`;
+  } finally {
+    trial.close();
   }
 }
 

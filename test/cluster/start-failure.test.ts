@@ -51,6 +51,21 @@ t.test('a listen address that does not resolve stops start-up, naming the variab
   t.notOk(existsSync(db), 'no database is created for a start that cannot serve');
 });
 
+t.test("a listen address that is not this machine's stops start-up, naming the variable", async (t) => {
+  const db = join(t.testdir(), 'backend.db');
+  // 192.0.2.0/24 is set aside for documentation (RFC 5737): no machine has it.
+  const env = { SESH_PRO_BACKEND_HOST: '192.0.2.1' };
+  const backend = startBackend(t, { db, port: await freePort(), env });
+  const exit = await backend.exited;
+  t.equal(exit.code, 2);
+  t.same(backend.stderr, [
+    'error: SESH_PRO_BACKEND_HOST: cannot listen on "192.0.2.1": ' +
+      'it is not an address of this machine (EADDRNOTAVAIL)',
+  ]);
+  t.same(backend.event('worker_died'), []);
+  t.notOk(existsSync(db), 'no database is created for a start that cannot serve');
+});
+
 t.test('an argument the server does not take stops it before it opens anything', async (t) => {
   const db = join(t.testdir(), 'backend.db');
   const backend = startBackend(t, {
