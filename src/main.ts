@@ -19,11 +19,11 @@ import { runPrimaryOrWorker } from './cluster/index.ts';
  * found by the workers' listen, as it may be freed while they back off.
  */
 async function hostProblem(host: string): Promise<string | null> {
+  const codeOf = (error: unknown) => (error as NodeJS.ErrnoException).code ?? String(error);
   try {
     await lookup(host);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    return `cannot resolve "${host}" to an address to listen on (${code})`;
+    return `cannot resolve "${host}" to an address to listen on (${codeOf(error)})`;
   }
   const trial = createServer();
   try {
@@ -33,7 +33,7 @@ async function hostProblem(host: string): Promise<string | null> {
     });
     return null;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    const code = codeOf(error);
     const why = code === 'EADDRNOTAVAIL' ? ': it is not an address of this machine' : '';
     return `cannot listen on "${host}"${why} (${code})`;
   } finally {
