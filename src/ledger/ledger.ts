@@ -15,7 +15,7 @@ import {
   type PublicKey,
   type Salt,
 } from '../protocol/index.ts';
-import { DAY_S, dayCeil, systemClock, type Clock } from './clock.ts';
+import { DAY_S, dayCeil, latestMidnight, systemClock, type Clock } from './clock.ts';
 import type { Access } from './database.ts';
 import { migrate, requireCurrentSchema, SchemaError } from './schema.ts';
 import { prepareStatements, type Statements } from './statements.ts';
@@ -209,6 +209,7 @@ export class Ledger {
     }
     this.#sql.deleteUnredeemed.run(token);
     this.#sql.insertRedeemedToken.run(token, now);
+    this.#catchUpWithPrune(masterPkey, now);
     this.#sql.insertPayment.run(masterPkey, witnessed.duration_s, dayCeil(now), token);
     this.#activateIfNoneActive(masterPkey, dayCeil(now));
     this.#revokeCurrent(masterPkey);
@@ -237,8 +238,17 @@ export class Ledger {
       }
 
       const masterPkey = fixedBytes(new Uint8Array(payment.master_pkey), 32);
-      this.#sql.deletePayment.run(payment.id);
-      this.#activateIfNoneActive(masterPkey, dayCeil(this.clock()));
+      const now = this.clock();
+      this.#catchUpWithPrune(masterPkey, now);
+      if (this.#sql.deletePayment.run(payment.id).changes === 0) {
+        // The payment ran out by the latest midnight, whose prune had not reached it yet. The
+        // throw rolls the catch-up back too; the prune will do the same.
+        throw new LedgerError(
+          'token_ended',
+          'payment token was redeemed, but its payment has already ended or been refunded',
+        );
+      }
+      this.#activateIfNoneActive(masterPkey, dayCeil(now));
       this.#revokeCurrent(masterPkey);
 
       if (this.#sql.paymentTotals.get(masterPkey) === undefined) {
@@ -248,6 +258,31 @@ export class Ledger {
       return { kind: 'rekeyed', masterPkey, entitlement: this.#grantNewGenIndex(masterPkey) };
     });
     return run.immediate();
+  }
+
+  /**
+   * Brings one subscriber to where the prune for the latest midnight leaves it: a payment that
+   * ran out by then is deleted and the next takes over when it ran out, and a subscriber whose
+   * expiry has passed is deleted. Redeem and refund start with it, because that prune runs after
+   * midnight, in batches, and perhaps late (after downtime, or behind an abandoned claim); a
+   * redemption meanwhile would otherwise stack behind a payment that already ran out and lose
+   * the days between. Once the prune has been, it finds nothing to do.
+   */
+  #catchUpWithPrune(masterPkey: PublicKey, now: number): void {
+    const midnight = latestMidnight(now);
+    const active = this.#sql.activePayment.get(masterPkey) as
+      | { id: number; activation: number; duration_s: number }
+      | undefined;
+    if (active && active.activation + active.duration_s <= midnight) {
+      this.#sql.deletePayment.run(active.id);
+      this.#handOver(masterPkey, active.activation + active.duration_s, midnight);
+    }
+    const subscriber = this.#sql.subscriber.get(masterPkey) as
+      | { expiry_unix_ts_s: number }
+      | undefined;
+    if (subscriber && subscriber.expiry_unix_ts_s <= midnight) {
+      this.#sql.deleteSubscriber.run(masterPkey);
+    }
   }
 
   /** The earliest-created payment activates at `at` when the subscriber has none active. */
@@ -426,21 +461,22 @@ export class Ledger {
 
   /**
    * The subscriber's next payment takes over at `endedAt`, the moment the previous one ran out.
-   * A successor that also ran out by `midnight` is deleted in turn.
+   * A successor that also ran out by `midnight` is deleted in turn. The prune passes its report
+   * to count these; a catch-up outside the prune does not.
    */
-  #handOver(masterPkey: Buffer, endedAt: number, midnight: number, report: PruneReport): void {
+  #handOver(masterPkey: Uint8Array, endedAt: number, midnight: number, report?: PruneReport): void {
     for (;;) {
       const next = this.#sql.earliestInactivePayment.get(masterPkey) as
         | { id: number; duration_s: number }
         | undefined;
       if (!next) return;
-      report.handOvers++;
+      if (report) report.handOvers++;
       if (endedAt + next.duration_s > midnight) {
         this.#sql.activatePayment.run(endedAt, next.id);
         return;
       }
       this.#sql.deletePayment.run(next.id);
-      report.paymentsDeleted++;
+      if (report) report.paymentsDeleted++;
       endedAt += next.duration_s;
     }
   }

@@ -39,7 +39,8 @@ export function prepareStatements(db: Database.Database) {
       VALUES (?, ?, ?, NULL, ?)`),
     deletePayment: q('DELETE FROM payments WHERE id = ?'),
     activePayment: q(`
-      SELECT id FROM payments WHERE master_pkey = ? AND activation_unix_ts_s IS NOT NULL`),
+      SELECT id, activation_unix_ts_s AS activation, duration_s
+      FROM payments WHERE master_pkey = ? AND activation_unix_ts_s IS NOT NULL`),
     earliestInactivePayment: q(`
       SELECT id, duration_s FROM payments
       WHERE master_pkey = ? AND activation_unix_ts_s IS NULL

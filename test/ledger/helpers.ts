@@ -130,8 +130,16 @@ export function runtimeRow(ledger: Ledger): {
     .get() as { next_gen_index: number; ticket: number; last_prune_unix_ts_s: number };
 }
 
+export interface Tables {
+  unredeemed: [string, number][];
+  payments: PaymentRow[];
+  subscribers: [string, number, number][];
+  revocations: [number, number][];
+  runtime: ReturnType<typeof runtimeRow>;
+}
+
 /** Every table's content, to show that an operation changed nothing at all. */
-export function everything(ledger: Ledger): unknown {
+export function everything(ledger: Ledger): Tables {
   return {
     unredeemed: unredeemedRows(ledger),
     payments: paymentRows(ledger),

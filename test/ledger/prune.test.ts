@@ -1,4 +1,5 @@
 import t from 'tap';
+import type { Ledger } from '../../src/ledger/index.ts';
 import { genIndexHash, toHex } from '../../src/protocol/index.ts';
 import {
   buy,
@@ -271,4 +272,90 @@ t.test('the next midnight is pruned after the previous one', async (t) => {
   });
   t.same(subscriberRows(ledger), [[toHex(masterKey(1)), 1, M0 + 39 * D]]);
   t.equal(runtimeRow(ledger).last_prune_unix_ts_s, M0 + 38 * D);
+});
+
+/**
+ * The prune for a midnight runs after it, in batches, and may be late. Runs `story` on two fresh
+ * ledgers up to `midnight + 1 s`; there one prunes before `op` and the other after it, and both
+ * must end with the same tables: an operation meanwhile sees the payments as the prune leaves
+ * them. Returns the tables and what `op` returned (as JSON) or threw in each order.
+ */
+function pruneBeforeAndAfter(
+  story: (ledger: Ledger, at: (t: number) => void) => void,
+  midnight: number,
+  op: (ledger: Ledger) => unknown,
+) {
+  const run = (pruneFirst: boolean) => {
+    const { ledger, at } = memoryLedger(M0 + H);
+    story(ledger, at);
+    at(midnight + 1);
+    if (pruneFirst) ledger.prune(midnight);
+    let result: unknown;
+    try {
+      // Each ledger has its own salt, so gen index hashes differ; gen indexes are compared.
+      const returned = op(ledger);
+      const withoutHashes = (k: string, v: unknown) => (k === 'genIndexHash' ? undefined : v);
+      result = JSON.parse(JSON.stringify(returned, withoutHashes));
+    } catch (error) {
+      result = { threw: (error as { code?: string }).code };
+    }
+    if (!pruneFirst) ledger.prune(midnight);
+    return { result, tables: everything(ledger) };
+  };
+  return { pruneFirst: run(true), opFirst: run(false) };
+}
+
+t.test('a redemption before the prune does not stack behind a payment that ran out', async (t) => {
+  // 1 day active from M0 + D runs out at M0 + 2 D; 30 more days are redeemed 1 s later.
+  const { pruneFirst, opFirst } = pruneBeforeAndAfter(
+    (ledger) => buy(ledger, masterKey(1), paymentToken(1), 1),
+    M0 + 2 * D,
+    (ledger) => buy(ledger, masterKey(1), paymentToken(2), 30),
+  );
+  t.same(opFirst, pruneFirst);
+  t.match(opFirst.result, { genIndex: 1, expiryUnixTsS: M0 + 34 * D });
+  t.same(opFirst.tables, {
+    unredeemed: [],
+    payments: [payment(masterKey(1), paymentToken(2), 30, M0 + 3 * D, M0 + 3 * D)],
+    subscribers: [[toHex(masterKey(1)), 1, M0 + 34 * D]],
+    revocations: [[0, M0 + 3 * D]],
+    runtime: { next_gen_index: 2, ticket: 1, last_prune_unix_ts_s: M0 + 2 * D },
+  });
+});
+
+t.test('a redemption after missed prunes finds the expired subscriber gone', async (t) => {
+  // Expiry M0 + 3 D; no prune ran until M0 + 5 D.
+  const { pruneFirst, opFirst } = pruneBeforeAndAfter(
+    (ledger) => buy(ledger, masterKey(1), paymentToken(1), 1),
+    M0 + 5 * D,
+    (ledger) => buy(ledger, masterKey(1), paymentToken(2), 7),
+  );
+  t.same(opFirst, pruneFirst);
+  t.same(opFirst.tables, {
+    unredeemed: [],
+    payments: [payment(masterKey(1), paymentToken(2), 7, M0 + 6 * D, M0 + 6 * D)],
+    subscribers: [[toHex(masterKey(1)), 1, M0 + 14 * D]],
+    revocations: [],
+    runtime: { next_gen_index: 2, ticket: 0, last_prune_unix_ts_s: M0 + 5 * D },
+  });
+});
+
+t.test('a refund before the prune sees the hand-over made at midnight', async (t) => {
+  // 1 day active, 7 days stacked; the first runs out at M0 + 2 D and the second took over then.
+  const story = (ledger: Ledger) => {
+    buy(ledger, masterKey(1), paymentToken(1), 1);
+    buy(ledger, masterKey(1), paymentToken(2), 7);
+  };
+  const ended = pruneBeforeAndAfter(story, M0 + 2 * D, (ledger) => ledger.refund(paymentToken(1)));
+  t.same(ended.opFirst, ended.pruneFirst);
+  t.same(ended.opFirst.result, { threw: 'token_ended' });
+  t.same(ended.opFirst.tables.payments, [
+    payment(masterKey(1), paymentToken(2), 7, M0 + D, M0 + 2 * D),
+  ]);
+
+  const taken = pruneBeforeAndAfter(story, M0 + 2 * D, (ledger) => ledger.refund(paymentToken(2)));
+  t.same(taken.opFirst, taken.pruneFirst);
+  t.match(taken.opFirst.result, { kind: 'subscriber_removed' });
+  t.same(taken.opFirst.tables.payments, []);
+  t.same(taken.opFirst.tables.subscribers, []);
 });
