@@ -33,7 +33,8 @@ export async function runPrimary(config: Config): Promise<number> {
     `starting ${config.workers} ${config.workers === 1 ? 'worker' : 'workers'} ` +
       `on ${config.host}:${config.port}`,
   );
-  // The missed midnight is pruned before any worker serves. Later prunes pause between their
+  // The missed midnight is pruned before any worker serves (unless another process's claim
+  // holds it; the timer then retries when that lapses). Later prunes pause between their
   // batches, so the primary keeps handing connections to the workers while one runs.
   const schedule = new PruneSchedule(ledger, log);
   await schedule.start();

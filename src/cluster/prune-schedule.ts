@@ -4,8 +4,8 @@
  * mistaken second deployment on the same file.
  *
  * The timer wakes at the next UTC midnight, and at least hourly, and prunes for the latest
- * midnight not yet done. Waking hourly also recovers from a clock that jumped or a claim that
- * another process abandoned.
+ * midnight not yet done. Waking hourly also recovers from a clock that jumped. Redemptions and
+ * refunds do not wait for it: the ledger brings each subscriber up to the latest midnight first.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
@@ -14,6 +14,20 @@ import { DAY_S, latestMidnight, type Ledger, type PruneOutcome } from '../ledger
 const MAX_SLEEP_MS = 60 * 60 * 1000;
 /** Wake a little after midnight, so that the clock reads the new day. */
 const AFTER_MIDNIGHT_MS = 500;
+/** Wake a little after another process's claim lapses, so that it has lapsed. */
+const AFTER_CLAIM_MS = 1_000;
+
+/**
+ * How long the timer sleeps after a tick at `now`: until just after the next midnight, at most an
+ * hour, and, when another process held the claim, only until that claim lapses. A claim left by
+ * a process that died mid-prune (a crash and restart) is so taken over in minutes, not hours.
+ */
+export function nextWakeMs(now: number, outcome: PruneOutcome | undefined): number {
+  const untilMidnightMs = (latestMidnight(now) + DAY_S - now) * 1000 + AFTER_MIDNIGHT_MS;
+  const sleepMs = Math.min(untilMidnightMs, MAX_SLEEP_MS);
+  if (outcome?.kind !== 'claimed_elsewhere') return sleepMs;
+  return Math.min(sleepMs, Math.max(0, outcome.claimedUntil - now) * 1000 + AFTER_CLAIM_MS);
+}
 
 export interface PruneLog {
   info(fields: object, message: string): void;
@@ -63,9 +77,10 @@ export async function pruneLatestMidnight(
         `${r.subscribersDeleted} subscribers, ${r.revocationsDeleted} revocations`,
     );
   } else if (outcome.kind === 'claimed_elsewhere') {
+    const until = new Date(outcome.claimedUntil * 1000).toISOString();
     log.info(
-      { event: 'prune_skipped', midnight: at },
-      `prune for ${at} is being run by another process`,
+      { event: 'prune_skipped', midnight: at, claimed_until: until },
+      `prune for ${at} is being run by another process (its claim runs until ${until})`,
     );
   }
   return outcome;
@@ -96,16 +111,15 @@ export class PruneSchedule {
 
   async #tick(): Promise<void> {
     if (this.#stopped) return;
+    let outcome: PruneOutcome | undefined;
     try {
-      await pruneLatestMidnight(this.ledger, this.log);
+      outcome = await pruneLatestMidnight(this.ledger, this.log);
     } catch (error) {
       // A failed prune is retried at the next wake-up; serving goes on.
       this.log.error({ event: 'prune_failed', err: error }, 'prune failed');
     }
     if (this.#stopped) return;
-    const now = this.ledger.clock();
-    const untilMidnightMs = (latestMidnight(now) + DAY_S - now) * 1000 + AFTER_MIDNIGHT_MS;
-    this.#timer = setTimeout(() => void this.#tick(), Math.min(untilMidnightMs, MAX_SLEEP_MS));
+    this.#timer = setTimeout(() => void this.#tick(), nextWakeMs(this.ledger.clock(), outcome));
     // The timer alone never keeps the process alive.
     this.#timer.unref();
   }

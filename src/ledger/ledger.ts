@@ -71,7 +71,8 @@ export interface PruneReport {
 export type PruneOutcome =
   | { kind: 'pruned'; report: PruneReport }
   | { kind: 'already_done'; midnight: number }
-  | { kind: 'claimed_elsewhere'; midnight: number };
+  /** Another process holds the claim until `claimedUntil`; it may have died meanwhile. */
+  | { kind: 'claimed_elsewhere'; midnight: number; claimedUntil: number };
 
 export interface LedgerStats {
   subscribers: number;
@@ -91,8 +92,12 @@ export const MAX_DURATION_DAYS = 36_500;
 /** Rows handled per prune transaction, so redemptions on other processes wait milliseconds. */
 export const PRUNE_BATCH = 2_000;
 
-/** How long a prune claim keeps other processes away before it counts as abandoned. */
-export const PRUNE_CLAIM_S = 600;
+/**
+ * How long a prune claim keeps other processes away before it counts as abandoned. The claimant
+ * renews it after every batch, so it need only outlast one batch and its wait for the write lock
+ * (BUSY_TIMEOUT_MS); a process restarted after dying mid-prune waits this long to take over.
+ */
+export const PRUNE_CLAIM_S = 120;
 
 interface RuntimeRow {
   next_gen_index: number;
@@ -394,7 +399,10 @@ export class Ledger {
    */
   *pruneSteps(midnight: number): Generator<void, PruneOutcome, void> {
     const claim = this.#claimPrune(midnight);
-    if (claim !== 'claimed') return { kind: claim, midnight };
+    if (claim === 'already_done') return { kind: claim, midnight };
+    if (claim !== 'claimed') {
+      return { kind: 'claimed_elsewhere', midnight, claimedUntil: claim.until };
+    }
 
     const report: PruneReport = {
       midnight,
@@ -419,13 +427,13 @@ export class Ledger {
     return { kind: 'pruned', report };
   }
 
-  #claimPrune(midnight: number): 'claimed' | 'already_done' | 'claimed_elsewhere' {
-    const claim = this.db.transaction(() => {
+  #claimPrune(midnight: number): 'claimed' | 'already_done' | { until: number } {
+    const claim = this.db.transaction((): 'claimed' | 'already_done' | { until: number } => {
       const runtime = this.#sql.runtime.get() as RuntimeRow;
       if (runtime.last_prune_unix_ts_s >= midnight) return 'already_done';
       const now = this.clock();
       if (runtime.prune_claim_unix_ts_s === midnight && runtime.prune_claim_until_ts_s > now) {
-        return 'claimed_elsewhere';
+        return { until: runtime.prune_claim_until_ts_s };
       }
       this.#sql.claimPrune.run(midnight, now + PRUNE_CLAIM_S);
       return 'claimed';

@@ -35,7 +35,11 @@ t.test('a midnight another process has claimed is left to it', async (t) => {
   claimElsewhere(ledger, T, T + 60 + PRUNE_CLAIM_S);
   const before = everything(ledger);
 
-  t.same(ledger.prune(T), { kind: 'claimed_elsewhere', midnight: T });
+  t.same(ledger.prune(T), {
+    kind: 'claimed_elsewhere',
+    midnight: T,
+    claimedUntil: T + 60 + PRUNE_CLAIM_S,
+  });
   t.same(everything(ledger), before);
   t.equal(paymentRows(ledger).length, 1, 'the payment that ran out is still there');
 });
