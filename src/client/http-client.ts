@@ -8,9 +8,13 @@ import {
   type RevocationListJson,
 } from './requests.ts';
 
+/**
+ * A route's answer: the envelope as sent, with `ok` added so that TypeScript can tell the two
+ * apart (`status` alone cannot: the error's status is a number too).
+ */
 export type Reply<T> =
-  | { status: 200; result: T }
-  | { status: number; msg: string[] };
+  | { ok: true; status: 200; result: T }
+  | { ok: false; status: number; msg: string[] };
 
 export class ProBackendClient {
   constructor(readonly baseUrl: string) {}
@@ -21,7 +25,19 @@ export class ProBackendClient {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    return (await response.json()) as Reply<T>;
+    const text = await response.text();
+    let envelope: { status?: number; result?: T; msg?: string[] };
+    try {
+      envelope = JSON.parse(text) as typeof envelope;
+    } catch {
+      // Not the backend's envelope: a proxy's error page, say.
+      const problem = `the reply is not JSON: ${text.slice(0, 80)}`;
+      return { ok: false, status: response.status, msg: [problem] };
+    }
+    if (response.status === 200 && envelope.status === 200) {
+      return { ok: true, status: 200, result: envelope.result as T };
+    }
+    return { ok: false, status: envelope.status ?? response.status, msg: envelope.msg ?? [] };
   }
 
   addPayment(keys: ClientKeys, paymentToken: Uint8Array): Promise<Reply<ProofJson>> {
