@@ -1,6 +1,7 @@
 /**
  * Configuration from the environment. Every variable has a default; a value that is set but not
- * allowed stops start-up with a message naming the variable.
+ * allowed, or a name with our prefix that is not one of ours, stops start-up with a message
+ * naming the variable.
  */
 import { availableParallelism } from 'node:os';
 import { DatabaseLocationError, resolveLocation, type DatabaseLocation } from './ledger/database.ts';
@@ -28,19 +29,45 @@ type Env = Record<string, string | undefined>;
 
 const PREFIX = 'SESH_PRO_BACKEND_';
 
-function read(env: Env, name: string): string | undefined {
+/** Every variable, without the prefix: one not listed is a misspelling, and is refused. */
+const NAMES = [
+  'DB_PATH',
+  'DB_PATH_IS_URI',
+  'PRINT_TABLES',
+  'HOST',
+  'PORT',
+  'LOG_LEVEL',
+  'WORKERS',
+  'SHUTDOWN_GRACE_MS',
+] as const;
+type Name = (typeof NAMES)[number];
+
+/**
+ * A misspelled name would be ignored in silence, and its default used instead: for DB_PATH, a
+ * new database with a backend key of its own.
+ */
+function refuseUnknownNames(env: Env): void {
+  const known = new Set(NAMES.map((name) => PREFIX + name));
+  const unknown = Object.keys(env).find((name) => name.startsWith(PREFIX) && !known.has(name));
+  if (unknown !== undefined) {
+    const names = [...known].join(', ');
+    throw new ConfigError(`${unknown} is not a variable of this server; it reads ${names}`);
+  }
+}
+
+function read(env: Env, name: Name): string | undefined {
   const value = env[PREFIX + name];
   return value === undefined || value === '' ? undefined : value;
 }
 
-function flag(env: Env, name: string): boolean {
+function flag(env: Env, name: Name): boolean {
   const value = read(env, name);
   if (value === undefined || value === '0') return false;
   if (value === '1') return true;
   throw new ConfigError(`${PREFIX}${name} must be 0 or 1, got "${value}"`);
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+function integer(env: Env, name: Name, fallback: number, min: number, max: number): number {
   const value = read(env, name);
   if (value === undefined) return fallback;
   const parsed = /^\d+$/.test(value) ? Number(value) : NaN;
@@ -72,6 +99,7 @@ function databaseLocation(env: Env): DatabaseLocation {
 }
 
 export function loadConfig(env: Env = process.env): Config {
+  refuseUnknownNames(env);
   return {
     db: databaseLocation(env),
     printTables: flag(env, 'PRINT_TABLES'),

@@ -83,3 +83,18 @@ t.test('a database URI is read as SQLite reads it, or refused naming the variabl
   }
   t.equal(resolveLocation(uri('file://').db).inMemory, true);
 });
+
+t.test('a misspelled variable stops start-up rather than being ignored', async (t) => {
+  // Ignored, it would leave DB_PATH at its default: a new database with a key of its own.
+  t.throws(() => loadConfig({ SESH_PRO_BACKEND_DBPATH: '/srv/pro/backend.db' }), {
+    name: 'ConfigError',
+    message:
+      'SESH_PRO_BACKEND_DBPATH is not a variable of this server; it reads ' +
+      'SESH_PRO_BACKEND_DB_PATH, SESH_PRO_BACKEND_DB_PATH_IS_URI, SESH_PRO_BACKEND_PRINT_TABLES, ' +
+      'SESH_PRO_BACKEND_HOST, SESH_PRO_BACKEND_PORT, SESH_PRO_BACKEND_LOG_LEVEL, ' +
+      'SESH_PRO_BACKEND_WORKERS, SESH_PRO_BACKEND_SHUTDOWN_GRACE_MS',
+  });
+  t.throws(() => loadConfig({ SESH_PRO_BACKEND_: '1' }), { name: 'ConfigError' });
+  // Other programs' variables, and names that only look alike, are not ours to judge.
+  t.doesNotThrow(() => loadConfig({ SESH_PRO_BACKEND: 'x', SESH_PRO_CLIENT_PORT: '1', PORT: 'x' }));
+});
