@@ -6,7 +6,7 @@
 import type { Config } from '../config.ts';
 import { Ledger, openDatabase } from '../ledger/index.ts';
 import { collectFigures, renderFigures } from '../operator/figures.ts';
-import { processLogger } from './log.ts';
+import { processLogger, tellStartFailure } from './log.ts';
 import { PruneSchedule } from './prune-schedule.ts';
 import { leaveParent, stopSignal } from './shutdown.ts';
 import { WorkerPool } from './worker-pool.ts';
@@ -20,10 +20,9 @@ export async function runPrimary(config: Config): Promise<number> {
     ledger = new Ledger(openDatabase(config.db));
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    log.fatal(
-      { event: 'database_unavailable', err: error },
-      `cannot open ${config.db.path}: ${reason}`,
-    );
+    const message = `cannot open ${config.db.path}: ${reason}`;
+    log.fatal({ event: 'database_unavailable', err: error }, message);
+    tellStartFailure(message);
     return 1;
   }
   console.log(renderFigures(collectFigures(ledger, config)));
@@ -46,6 +45,7 @@ export async function runPrimary(config: Config): Promise<number> {
     pool.gaveUp.then((reason) => ({ kind: 'gave_up' as const, reason })),
   ]);
   schedule.stop();
+  if (ending.kind === 'gave_up') tellStartFailure(ending.reason);
   if (ending.kind === 'signal') {
     log.info(
       { event: 'shutdown', signal: ending.signal, grace_ms: config.shutdownGraceMs },

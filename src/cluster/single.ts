@@ -6,7 +6,7 @@ import type { Config } from '../config.ts';
 import { Ledger, openDatabase } from '../ledger/index.ts';
 import { collectFigures, renderFigures } from '../operator/figures.ts';
 import { buildServerApp } from '../server.ts';
-import { processLogger } from './log.ts';
+import { processLogger, tellStartFailure } from './log.ts';
 import { PruneSchedule } from './prune-schedule.ts';
 import { closeServer, leaveParent, stopSignal } from './shutdown.ts';
 
@@ -29,6 +29,7 @@ export async function runSingleProcess(config: Config): Promise<number> {
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     log.fatal({ event: 'start_failed', err: error }, `cannot listen: ${reason}`);
+    tellStartFailure(`cannot listen: ${reason}`);
     schedule.stop();
     await app.close();
     ledger.close();

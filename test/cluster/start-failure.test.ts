@@ -28,7 +28,22 @@ t.test('workers that cannot listen stop the cluster with a clear message', async
   const failing = backend.event('workers_failing');
   t.equal(failing.length, 1);
   t.match(failing[0]?.msg, /^5 workers in a row died before they could listen \(.*EADDRINUSE.*\)/);
+  t.same(backend.stderr, [`error: ${failing[0]?.msg}`], 'and the same reason on stderr');
   t.match(backend.event('stopped'), [{ role: 'primary', exit_code: 1 }]);
+});
+
+t.test('the single process (in-memory database) says on stderr why it cannot listen', async (t) => {
+  const port = await freePort();
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+  t.teardown(() => squatter.close());
+
+  const backend = startBackend(t, { db: ':memory:', port });
+  const exit = await backend.exited;
+  t.equal(exit.code, 1);
+  const failed = backend.event('start_failed');
+  t.match(failed, [{ role: 'single', msg: /^cannot listen: .*EADDRINUSE/ }]);
+  t.same(backend.stderr, [`error: ${failed[0]?.msg}`]);
 });
 
 t.test('a listen address that does not resolve stops start-up, naming the variable', async (t) => {
@@ -51,7 +66,7 @@ t.test('a listen address that does not resolve stops start-up, naming the variab
   t.notOk(existsSync(db), 'no database is created for a start that cannot serve');
 });
 
-t.test("a listen address that is not this machine's stops start-up, naming the variable", async (t) => {
+t.test("a listen address not this machine's stops start-up, naming the variable", async (t) => {
   const db = join(t.testdir(), 'backend.db');
   // 192.0.2.0/24 is set aside for documentation (RFC 5737): no machine has it.
   const env = { SESH_PRO_BACKEND_HOST: '192.0.2.1' };
@@ -90,6 +105,7 @@ t.test("another program's database stops start-up and is left as it was", async 
   const exit = await backend.exited;
   t.equal(exit.code, 1);
   t.match(backend.event('database_unavailable'), [{ msg: `cannot open ${db}: ${FOREIGN_REFUSAL}` }]);
+  t.same(backend.stderr, [`error: cannot open ${db}: ${FOREIGN_REFUSAL}`]);
   t.ok(readFileSync(db).equals(before), 'not a byte changed');
   t.same(backend.event('worker_listening'), []);
 });
