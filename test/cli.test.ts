@@ -338,3 +338,11 @@ t.test("the package's bin names itself in its usage text and hints", async (t) =
   t.equal(wrong.stderr, 'error: unknown command "nonsense" (see: session-pro-backend help)\n');
   t.notOk(existsSync(db));
 });
+
+t.test('a database path that is a directory is refused as such, by every command', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pro-cli-dir-'));
+  const refusal = `error: cannot open ${dir}: it is a directory, not a database file`;
+  t.same(cli(dir, 'info'), { status: 1, out: '', err: refusal });
+  t.same(cli(dir, '--print-tables'), { status: 1, out: '', err: refusal });
+  t.same(cli(dir, 'witness', TOKEN, '30'), { status: 1, out: '', err: refusal });
+});

@@ -1,5 +1,5 @@
 /** Opening the shared SQLite file with the settings every process must agree on. */
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { refuseForeign } from './schema.ts';
@@ -88,6 +88,10 @@ export function openDatabase(
   access: Access = 'read-write',
 ): Database.Database {
   const target = resolveLocation(location);
+  // SQLite would say "disk I/O error" or the open would say EISDIR, depending on the access.
+  if (!target.inMemory && statSync(target.filename, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new Error('it is a directory, not a database file');
+  }
   if (access === 'read-only') {
     return new Database(target.filename, {
       readonly: true,
