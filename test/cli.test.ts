@@ -209,9 +209,11 @@ t.test('a database that cannot be used is named in the error, exit status 1', as
     out: '',
     err: `error: cannot open ${garbage}: file is not a database`,
   });
-  const onDir = cli(dir, 'witness', TOKEN, '1');
-  t.equal(onDir.status, 1);
-  t.match(onDir.err, new RegExp(`^error: cannot open ${dir}: EISDIR`));
+  // A directory: SQLite alone would say "disk I/O error" to one command and EISDIR to another.
+  const onDir = `error: cannot open ${dir}: it is a directory, not a database file`;
+  for (const argv of [['witness', TOKEN, '1'], ['info'], ['--print-tables']]) {
+    t.same(cli(dir, ...argv), { status: 1, out: '', err: onDir }, argv[0]);
+  }
 });
 
 function sha256(path: string): string {
@@ -337,12 +339,4 @@ t.test("the package's bin names itself in its usage text and hints", async (t) =
   t.equal(wrong.status, 2);
   t.equal(wrong.stderr, 'error: unknown command "nonsense" (see: session-pro-backend help)\n');
   t.notOk(existsSync(db));
-});
-
-t.test('a database path that is a directory is refused as such, by every command', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pro-cli-dir-'));
-  const refusal = `error: cannot open ${dir}: it is a directory, not a database file`;
-  t.same(cli(dir, 'info'), { status: 1, out: '', err: refusal });
-  t.same(cli(dir, '--print-tables'), { status: 1, out: '', err: refusal });
-  t.same(cli(dir, 'witness', TOKEN, '30'), { status: 1, out: '', err: refusal });
 });
