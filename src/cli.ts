@@ -94,9 +94,16 @@ function parseDays(text: string | undefined): number {
   return days;
 }
 
-function parseToken(text: string | undefined) {
-  if (text === undefined || !/^[0-9a-fA-F]{64}$/.test(text)) {
-    throw new UsageError('a payment token must be 64 hex characters');
+/** The token is named by its flaw, never echoed: it stands for a confidential store token. */
+function parseToken(text = '') {
+  if (/^0x/i.test(text)) {
+    throw new UsageError('a payment token must be 64 hex characters, without a 0x prefix');
+  }
+  if (!/^[0-9a-fA-F]*$/.test(text)) {
+    throw new UsageError('a payment token must be 64 hex characters, and has other characters');
+  }
+  if (text.length !== 64) {
+    throw new UsageError(`a payment token must be 64 hex characters, got ${text.length}`);
   }
   return fromHex(text, 32, 'payment token');
 }

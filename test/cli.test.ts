@@ -57,11 +57,16 @@ t.test('witnessing the same token twice is refused with one line', async (t) => 
 
 t.test('bad arguments are refused with exit status 2', async (t) => {
   const db = tempDb();
-  t.same(cli(db, 'witness', 'zz', '30'), {
-    status: 2,
-    out: '',
-    err: 'error: a payment token must be 64 hex characters (see: npm run cli -- help)',
-  });
+  const tokenProblems: [string, string][] = [
+    ['ab'.repeat(31), 'a payment token must be 64 hex characters, got 62'],
+    [`0x${TOKEN}`, 'a payment token must be 64 hex characters, without a 0x prefix'],
+    ['zz'.repeat(32), 'a payment token must be 64 hex characters, and has other characters'],
+    ['', 'a payment token must be 64 hex characters, got 0'],
+  ];
+  for (const [token, problem] of tokenProblems) {
+    t.same(cli(db, 'witness', token, '30'), { status: 2, out: '', err: `error: ${problem} ${HINT}` });
+    t.same(cli(db, 'refund', token), { status: 2, out: '', err: `error: ${problem} ${HINT}` });
+  }
   for (const days of ['0', '-1', '1.5', 'x', '36501', '1e3']) {
     const r = cli(db, 'witness', TOKEN, days);
     t.equal(r.status, 2, days);
@@ -212,7 +217,7 @@ t.test('a database that cannot be used is named in the error, exit status 1', as
   // A directory: SQLite alone would say "disk I/O error" to one command and EISDIR to another.
   const onDir = `error: cannot open ${dir}: it is a directory, not a database file`;
   for (const argv of [['witness', TOKEN, '1'], ['info'], ['--print-tables']]) {
-    t.same(cli(dir, ...argv), { status: 1, out: '', err: onDir }, argv[0]);
+    t.same(cli(dir, ...argv), { status: 1, out: '', err: onDir }, argv.join(' '));
   }
 });
 
