@@ -16,6 +16,14 @@ export type Reply<T> =
   | { ok: true; status: 200; result: T }
   | { ok: false; status: number; msg: string[] };
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
 export class ProBackendClient {
   constructor(readonly baseUrl: string) {}
 
@@ -26,18 +34,24 @@ export class ProBackendClient {
       body: JSON.stringify(body),
     });
     const text = await response.text();
-    let envelope: { status?: number; result?: T; msg?: string[] };
+    let envelope: unknown;
     try {
-      envelope = JSON.parse(text) as typeof envelope;
+      envelope = JSON.parse(text);
     } catch {
-      // Not the backend's envelope: a proxy's error page, say.
-      const problem = `the reply is not JSON: ${text.slice(0, 80)}`;
-      return { ok: false, status: response.status, msg: [problem] };
+      envelope = undefined;
     }
-    if (response.status === 200 && envelope.status === 200) {
-      return { ok: true, status: 200, result: envelope.result as T };
+    if (isObject(envelope)) {
+      if (response.status === 200 && envelope.status === 200 && 'result' in envelope) {
+        return { ok: true, status: 200, result: envelope.result as T };
+      }
+      const { status, msg } = envelope;
+      if (typeof status === 'number' && isStringArray(msg) && status !== 200) {
+        return { ok: false, status, msg };
+      }
     }
-    return { ok: false, status: envelope.status ?? response.status, msg: envelope.msg ?? [] };
+    // Not the backend's envelope: a proxy's error page, say.
+    const problem = `the reply is not the backend's JSON envelope: ${text.slice(0, 80)}`;
+    return { ok: false, status: response.status, msg: [problem] };
   }
 
   addPayment(keys: ClientKeys, paymentToken: Uint8Array): Promise<Reply<ProofJson>> {

@@ -43,16 +43,26 @@ t.test('a new rotating key and the revocation list go through the same client', 
 });
 
 t.test('a reply that is not the envelope is a failure that says so', async (t) => {
+  const replies: [number, string][] = [
+    [502, '<h1>Bad Gateway</h1>'],
+    [200, 'null'],
+    [200, '[]'],
+    [200, '"x"'],
+    [200, '{"status":200}'],
+    [400, '{"status":400,"msg":"not a list"}'],
+    [200, '{"status":200,"msg":[]}'],
+  ];
+  let next: [number, string] = replies[0]!;
   const proxy = createServer((_request, response) => {
-    response.writeHead(502, { 'content-type': 'text/html' }).end('<h1>Bad Gateway</h1>');
+    response.writeHead(next[0], { 'content-type': 'text/plain' }).end(next[1]);
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   t.teardown(() => proxy.close());
   const { port } = proxy.address() as AddressInfo;
   const client = new ProBackendClient(`http://127.0.0.1:${port}`);
-  t.same(await client.getRevocations(0), {
-    ok: false,
-    status: 502,
-    msg: ['the reply is not JSON: <h1>Bad Gateway</h1>'],
-  });
+  for (const [status, body] of replies) {
+    next = [status, body];
+    const problem = `the reply is not the backend's JSON envelope: ${body}`;
+    t.same(await client.getRevocations(0), { ok: false, status, msg: [problem] }, body);
+  }
 });
