@@ -94,8 +94,9 @@ export const PRUNE_BATCH = 2_000;
 
 /**
  * How long a prune claim keeps other processes away before it counts as abandoned. The claimant
- * renews it after every batch, so it need only outlast one batch and its wait for the write lock
- * (BUSY_TIMEOUT_MS); a process restarted after dying mid-prune waits this long to take over.
+ * renews it after each full batch, so it need only outlast the few batches between renewals and
+ * their waits for the write lock (BUSY_TIMEOUT_MS each); a process restarted after dying mid-prune
+ * waits this long to take over.
  */
 export const PRUNE_CLAIM_S = 120;
 
