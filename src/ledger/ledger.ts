@@ -39,6 +39,14 @@ export class LedgerError extends Error {
   }
 }
 
+/** A refund of a token whose payment is gone: the prune or an earlier refund deleted it. */
+function tokenEnded(): LedgerError {
+  return new LedgerError(
+    'token_ended',
+    'payment token was redeemed, but its payment has already ended or been refunded',
+  );
+}
+
 export interface Entitlement {
   genIndex: number;
   genIndexHash: Hash32;
@@ -234,12 +242,7 @@ export class Ledger {
         | { id: number; master_pkey: Buffer }
         | undefined;
       if (!payment) {
-        if (this.#sql.redeemedToken.get(token)) {
-          throw new LedgerError(
-            'token_ended',
-            'payment token was redeemed, but its payment has already ended or been refunded',
-          );
-        }
+        if (this.#sql.redeemedToken.get(token)) throw tokenEnded();
         throw new LedgerError('token_unknown', 'payment token is not known');
       }
 
@@ -249,10 +252,7 @@ export class Ledger {
       if (this.#sql.deletePayment.run(payment.id).changes === 0) {
         // The payment ran out by the latest midnight, whose prune had not reached it yet. The
         // throw rolls the catch-up back too; the prune will do the same.
-        throw new LedgerError(
-          'token_ended',
-          'payment token was redeemed, but its payment has already ended or been refunded',
-        );
+        throw tokenEnded();
       }
       this.#activateIfNoneActive(masterPkey, dayCeil(now));
       this.#revokeCurrent(masterPkey);
