@@ -280,8 +280,7 @@ export class Ledger {
       | { id: number; activation: number; duration_s: number }
       | undefined;
     if (active && active.activation + active.duration_s <= midnight) {
-      this.#sql.deletePayment.run(active.id);
-      this.#handOver(masterPkey, active.activation + active.duration_s, midnight);
+      this.#runOut(active.id, masterPkey, active.activation + active.duration_s, midnight);
     }
     const subscriber = this.#sql.subscriber.get(masterPkey) as
       | { expiry_unix_ts_s: number }
@@ -459,9 +458,7 @@ export class Ledger {
         ended_at: number;
       }[];
       for (const payment of ended) {
-        this.#sql.deletePayment.run(payment.id);
-        report.paymentsDeleted++;
-        this.#handOver(payment.master_pkey, payment.ended_at, midnight, report);
+        this.#runOut(payment.id, payment.master_pkey, payment.ended_at, midnight, report);
       }
       return ended.length;
     });
@@ -469,9 +466,25 @@ export class Ledger {
   }
 
   /**
+   * The prune's step for one active payment that ran out at `endedAt`, by `midnight`: it is
+   * deleted and the subscriber's next payment takes over. The prune passes its report to count
+   * the step; a catch-up outside the prune does not.
+   */
+  #runOut(
+    id: number,
+    masterPkey: Uint8Array,
+    endedAt: number,
+    midnight: number,
+    report?: PruneReport,
+  ): void {
+    this.#sql.deletePayment.run(id);
+    if (report) report.paymentsDeleted++;
+    this.#handOver(masterPkey, endedAt, midnight, report);
+  }
+
+  /**
    * The subscriber's next payment takes over at `endedAt`, the moment the previous one ran out.
-   * A successor that also ran out by `midnight` is deleted in turn. The prune passes its report
-   * to count these; a catch-up outside the prune does not.
+   * A successor that also ran out by `midnight` is deleted in turn.
    */
   #handOver(masterPkey: Uint8Array, endedAt: number, midnight: number, report?: PruneReport): void {
     for (;;) {
