@@ -108,6 +108,9 @@ export const PRUNE_BATCH = 2_000;
  */
 export const PRUNE_CLAIM_S = 120;
 
+/** What a claim on a midnight's prune got: it, nothing (done), or another process's lease. */
+type PruneClaim = 'claimed' | 'already_done' | { until: number };
+
 interface RuntimeRow {
   next_gen_index: number;
   salt: Buffer;
@@ -427,8 +430,8 @@ export class Ledger {
     return { kind: 'pruned', report };
   }
 
-  #claimPrune(midnight: number): 'claimed' | 'already_done' | { until: number } {
-    const claim = this.db.transaction((): 'claimed' | 'already_done' | { until: number } => {
+  #claimPrune(midnight: number): PruneClaim {
+    const claim = this.db.transaction((): PruneClaim => {
       const runtime = this.#sql.runtime.get() as RuntimeRow;
       if (runtime.last_prune_unix_ts_s >= midnight) return 'already_done';
       const now = this.clock();
