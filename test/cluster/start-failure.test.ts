@@ -1,16 +1,22 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { MAX_START_FAILURES } from '../../src/cluster/restart-policy.ts';
 import { freePort, groupGone, startBackend } from '../support/harness.ts';
 import { FOREIGN_REFUSAL, writeForeignDatabase } from '../support/ledger-file.ts';
 
-t.test('workers that cannot listen stop the cluster with a clear message', async (t) => {
+/** A free loopback port that another server then holds until the test ends. */
+async function takenPort(t: Test): Promise<number> {
   const port = await freePort();
   const squatter = createServer();
   await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
   t.teardown(() => squatter.close());
+  return port;
+}
+
+t.test('workers that cannot listen stop the cluster with a clear message', async (t) => {
+  const port = await takenPort(t);
 
   const db = join(t.testdir(), 'backend.db');
   const backend = startBackend(t, { db, port, workers: 2 });
@@ -33,10 +39,7 @@ t.test('workers that cannot listen stop the cluster with a clear message', async
 });
 
 t.test('the single process (in-memory database) says on stderr why it cannot listen', async (t) => {
-  const port = await freePort();
-  const squatter = createServer();
-  await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
-  t.teardown(() => squatter.close());
+  const port = await takenPort(t);
 
   const backend = startBackend(t, { db: ':memory:', port });
   const exit = await backend.exited;
