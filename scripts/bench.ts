@@ -18,6 +18,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { WORKER_NODE_ARGS } from '../src/cluster/worker-pool.ts';
 import { addPaymentBody, getProofBody, proofSignatureIsValid } from '../src/client/index.ts';
 import { buildOnionRequest } from '../src/client/onion.ts';
 import { fixedBytes, toHex, type PaymentToken, type ProofJson } from '../src/protocol/index.ts';
@@ -107,14 +108,31 @@ function settingsFromArgs(): Settings {
   if (!Number.isFinite(waitIdleSeconds) || waitIdleSeconds < 0 || waitIdleSeconds > 600) {
     throw new Error('--wait-idle must be a number of seconds from 0 to 600');
   }
+  const nodeArgs = values['node-arg'] ?? [];
+  const overridden = nodeArgs.filter((arg) => workerOptionNames.has(optionName(arg)));
+  if (overridden.length > 0) {
+    throw new Error(
+      `--node-arg ${overridden.join(', ')}: the workers get their own value of this option ` +
+        `(WORKER_NODE_ARGS in src/cluster/worker-pool.ts), after the primary's, so it would ` +
+        `not apply to them; change it there instead`,
+    );
+  }
   return {
     seconds,
     out: resolve(ROOT, values.out ?? 'bench-results.json'),
-    nodeArgs: values['node-arg'] ?? [],
+    nodeArgs,
     only: values.only,
     waitIdleSeconds,
   };
 }
+
+/** `--max-old-space-size=256` -> `--max-old-space-size`; V8 reads `_` and `-` alike. */
+function optionName(arg: string): string {
+  return arg.split('=', 1)[0]!.replaceAll('_', '-');
+}
+
+/** Options a worker always gets after the primary's: a --node-arg cannot change them. */
+const workerOptionNames = new Set(WORKER_NODE_ARGS.map(optionName));
 
 /** Whether --only lets the scenario of this name run. */
 function isWanted(settings: Settings, name: string): boolean {
@@ -472,7 +490,14 @@ async function measure(
 }
 
 async function main(): Promise<number> {
-  const settings = settingsFromArgs();
+  let settings: Settings;
+  try {
+    settings = settingsFromArgs();
+  } catch (error) {
+    // A mistyped option: the message says what to change, a stack trace would only hide it.
+    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
+  }
   const machine = describeMachine();
   const workDir = mkdtempSync(join(tmpdir(), 'sesh-pro-bench-'));
   let cluster: Cluster | undefined;
