@@ -23,7 +23,7 @@ const ENTRY_POINT = fileURLToPath(new URL(`../main${extname(import.meta.url)}`, 
  *   it the signature's BigInt arithmetic, and each scavenge copies the in-flight requests'
  *   objects. With 2 MB the workers scavenged every 8 requests or so, 42 µs of pause per request;
  *   with 8 MB it is 17 µs, and the proof route ran faster in 6 of 6 alternating benchmark pairs
- *   (mean 4,010 against 3,831 req/s) for about 6 MB more RSS. 16 MB saves only 3 µs more and
+ *   (mean 4,010 against 3,831 req/s) for 6 to 9 MB more RSS. 16 MB saves only 3 µs more and
  *   costs 15 MB.
  * - A 256 MB old generation. A worker's live heap is under 20 MB; the cap matters for how V8 grows
  *   the heap between full collections. With the default limit (4 GB on a 24 GB machine) it lets
