@@ -49,9 +49,10 @@ export async function closeServer(server: Server, graceMs: number, log: Logger):
   }, graceMs);
   deadline.unref();
 
-  // Fastify stops listening, closes idle keep-alive connections and answers requests that
-  // arrive meanwhile with 503; close() resolves when the last connection has ended. A connection
-  // whose request finishes meanwhile turns idle but stays open for keep-alive: sweep those too.
+  // Fastify stops listening and closes idle keep-alive connections; a request that arrives
+  // meanwhile is refused with a 503 (server.ts). close() resolves when the last connection has
+  // ended. A connection whose request finishes meanwhile turns idle but stays open for
+  // keep-alive: sweep those too.
   const sweep = setInterval(() => server.app.server.closeIdleConnections(), SWEEP_MS);
   sweep.unref();
   await server.app.close();

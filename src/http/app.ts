@@ -43,6 +43,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clientErrorHandler,
     // Two log lines for every request would cost more than some requests do.
     logController: new LogController({ disableRequestLogging: true }),
+    // Fastify's own answer to a request that arrives while closing is not the protocol's
+    // envelope; server.ts answers those requests itself.
+    return503OnClosing: false,
     ajv: {
       customOptions: {
         // The protocol wants every problem listed, and JSON types as sent ("5" is not 5).

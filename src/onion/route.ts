@@ -10,6 +10,7 @@ import type {
   FastifyReply,
   FastifyRequest,
 } from 'fastify';
+import injectInto from 'light-my-request';
 import { encrypt, openEnvelope, OnionEnvelopeError } from './envelope.ts';
 import { errorEnvelope } from '../protocol/envelope.ts';
 import {
@@ -33,9 +34,10 @@ export interface OnionRouteOptions {
 
 /**
  * Set on every inner request this route dispatches. Whatever spelling of the path an inner
- * request uses to reach this route again, the mark gives it away, so onions never nest.
+ * request uses to reach this route again, the mark gives it away, so onions never nest. A closing
+ * server (server.ts) also reads it: inner requests belong to an onion request in flight.
  */
-const INNER_MARK = 'x-session-pro-onion-inner';
+export const INNER_MARK = 'x-session-pro-onion-inner';
 
 // Headers about the HTTP hop rather than the reply; the vectors' replies carry none of them.
 const HOP_HEADERS = new Set([
@@ -96,12 +98,15 @@ async function runInnerRequest(app: FastifyInstance, plaintext: Uint8Array): Pro
 }
 
 /**
- * Runs the inner request through the whole app (routes, hooks, not-found handler). inject only
- * rejects a request it cannot build, which decodeInnerRequest's checks rule out; a rejection
- * would be a bug and reaches the app's error handler as a 500.
+ * Runs the inner request through the whole app (routes, hooks, not-found handler), in process.
+ * It goes to the app's router (`app.routing`) rather than through `app.inject`, which refuses
+ * every request once the app has begun to close: an onion request still in flight during a
+ * shutdown must be answered like any other. Injection only rejects a request it cannot build,
+ * which decodeInnerRequest's checks rule out; a rejection would be a bug and reaches the app's
+ * error handler as a 500.
  */
 async function dispatch(app: FastifyInstance, inner: InnerRequest): Promise<InnerReply> {
-  const response = await app.inject({
+  const response = await injectInto(app.routing, {
     method: inner.method,
     url: inner.endpoint,
     headers: { ...forwardedHeaders(inner.headers), [INNER_MARK]: '1' },
