@@ -29,6 +29,8 @@ type Env = Record<string, string | undefined>;
 
 const PREFIX = 'SESH_PRO_BACKEND_';
 
+export const MIN_SHUTDOWN_GRACE_MS = 100;
+
 /** Every variable, without the prefix: one not listed is a misspelling, and is refused. */
 const NAMES = [
   'DB_PATH',
@@ -107,6 +109,8 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, 'PORT', 8000, 0, 65_535),
     logLevel: logLevel(env),
     workers: integer(env, 'WORKERS', availableParallelism(), 1, 256),
-    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    // Under 100 ms, even an idle stop (closing the keep-alive connections) could outlast it and
+    // be reported as requests cut off.
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, MIN_SHUTDOWN_GRACE_MS, 600_000),
   };
 }

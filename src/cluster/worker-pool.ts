@@ -34,6 +34,12 @@ const ENTRY_POINT = fileURLToPath(new URL(`../main${extname(import.meta.url)}`, 
  */
 export const WORKER_NODE_ARGS = ['--max-semi-space-size=8', '--max-old-space-size=256'];
 
+/**
+ * How long past the grace period the primary waits for a worker before killing it: time for the
+ * worker to cut its own connections, close its database and exit by itself.
+ */
+export const WORKER_EXIT_MARGIN_MS = 2_000;
+
 /** A forked worker's Node options: the primary's own, then WORKER_NODE_ARGS. */
 export function workerExecArgv(): string[] {
   return [...process.execArgv, ...WORKER_NODE_ARGS];
@@ -135,8 +141,10 @@ export class WorkerPool {
   }
 
   /**
-   * Asks every worker to stop (SIGTERM) and waits for them. Past `graceMs`, the rest are killed.
-   * Resolves true when every worker that was serving stopped by itself with exit code 0.
+   * Asks every worker to stop (SIGTERM) and waits for them. A worker cuts its own connections at
+   * `graceMs`, then closes its database and exits; one still running WORKER_EXIT_MARGIN_MS after
+   * that is killed. Resolves true when every worker that was serving stopped by itself with exit
+   * code 0.
    */
   async stop(graceMs: number): Promise<boolean> {
     this.#stopping = true;
@@ -149,15 +157,16 @@ export class WorkerPool {
     });
     for (const { worker } of this.#running.values()) worker.process.kill('SIGTERM');
 
+    const limitMs = graceMs + WORKER_EXIT_MARGIN_MS;
     const deadline = setTimeout(() => {
       const pids = [...this.#running.values()].map((r) => r.pid);
       this.log.error(
-        { event: 'shutdown_timeout', grace_ms: graceMs, worker_pids: pids },
-        `workers still running after ${graceMs} ms: killing them`,
+        { event: 'shutdown_timeout', grace_ms: graceMs, waited_ms: limitMs, worker_pids: pids },
+        `workers still running after ${limitMs} ms: killing them`,
       );
       this.#stoppedCleanly = false;
       for (const { worker } of this.#running.values()) worker.process.kill('SIGKILL');
-    }, graceMs);
+    }, limitMs);
     // Never the reason the primary stays up: the workers' own exits are awaited.
     deadline.unref();
 

@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { SINGLE_PROCESS_NOTICE } from '../../src/cluster/single.ts';
+import { MIN_SHUTDOWN_GRACE_MS } from '../../src/config.ts';
 import { freePort, groupGone, integrityCheck, request, startBackend } from '../support/harness.ts';
 
 const BODY = JSON.stringify({ version: 0, ticket: 0 });
@@ -82,10 +83,41 @@ t.test('a request still in flight after the grace period: exit 1, nothing left',
   t.equal(exit.code, 1);
   t.ok(took >= GRACE_MS && took < GRACE_MS + 2_000, `exited ${took} ms after SIGTERM`);
   await groupGone(backend, 1_000);
-  t.match(backend.event('shutdown_timeout'), [{ grace_ms: GRACE_MS }]);
+  // The worker cut its connections itself and exited 1; the primary had no worker to kill.
+  t.match(backend.event('shutdown_timeout'), [{ role: 'worker', grace_ms: GRACE_MS }]);
+  t.equal(backend.event('shutdown_timeout').length, 1);
+  t.same(
+    backend.event('worker_stopped').map((l) => [l.code, l.signal]).sort(),
+    [
+      [0, null],
+      [1, null],
+    ],
+  );
   t.match(backend.event('stopped'), [{ role: 'primary', exit_code: 1 }]);
   t.notMatch(await inFlight.reply, /^HTTP\/1\.1 200/, 'the unfinished request got no answer');
   t.equal(integrityCheck(db), 'ok');
+});
+
+t.test('with the shortest grace period, an idle server still stops cleanly with 0', async (t) => {
+  const db = join(t.testdir(), 'backend.db');
+  const backend = startBackend(t, {
+    db,
+    port: await freePort(),
+    workers: 2,
+    graceMs: MIN_SHUTDOWN_GRACE_MS,
+  });
+  await backend.workersListening(2);
+  t.equal((await request(backend.port, '/health')).status, 200);
+
+  process.kill(backend.pid, 'SIGTERM');
+  const exit = await backend.exited;
+  t.same({ code: exit.code, signal: exit.signal }, { code: 0, signal: null });
+  t.same(backend.event('shutdown_timeout'), []);
+  t.same(
+    backend.event('worker_stopped').map((l) => l.code),
+    [0, 0],
+  );
+  await groupGone(backend, 1_000);
 });
 
 t.test('npm start, a request, Ctrl-C: every process ends, the database is sound', async (t) => {
