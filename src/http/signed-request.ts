@@ -25,34 +25,40 @@ export interface SignerKeys {
 }
 
 /**
- * Decodes the keys (already hex-checked by the schema) and refuses the ones the protocol bans.
- * `problems` may carry the route's own findings so that the refusal lists them all.
+ * Decodes the keys (already hex-checked by the schema), refuses the ones the protocol bans and
+ * checks both signatures over the request hash, which `hashOf` builds from the decoded keys.
+ * Every problem found is listed in one refusal, after the route's own findings in `problems`. A
+ * signature is not checked when its key is banned: it could only fail, and the key is named.
  */
-export function signerKeys(fields: SignedFields, problems: string[] = []): SignerKeys {
-  const masterPkey = fromHex(fields.master_pkey, 32);
-  const rotatingPkey = fromHex(fields.rotating_pkey, 32);
-  const masterProblem = publicKeyProblem(masterPkey);
+export function verifiedSigners(
+  fields: SignedFields,
+  hashOf: (keys: SignerKeys) => Hash32,
+  problems: string[] = [],
+): SignerKeys {
+  const keys: SignerKeys = {
+    masterPkey: fromHex(fields.master_pkey, 32),
+    rotatingPkey: fromHex(fields.rotating_pkey, 32),
+  };
+  const masterProblem = publicKeyProblem(keys.masterPkey);
   if (masterProblem) problems.push(`master_pkey ${masterProblem}`);
-  const rotatingProblem = publicKeyProblem(rotatingPkey);
+  const rotatingProblem = publicKeyProblem(keys.rotatingPkey);
   if (rotatingProblem) problems.push(`rotating_pkey ${rotatingProblem}`);
-  if (bytesEqual(masterPkey, rotatingPkey)) problems.push('master_pkey and rotating_pkey must differ');
+  if (bytesEqual(keys.masterPkey, keys.rotatingPkey)) {
+    problems.push('master_pkey and rotating_pkey must differ');
+  }
   if (fields.master_sig.toLowerCase() === fields.rotating_sig.toLowerCase()) {
     problems.push('master_sig and rotating_sig must differ');
   }
-  if (problems.length > 0) throw new RequestError(400, problems);
-  return { masterPkey, rotatingPkey };
-}
 
-/** Both signatures must verify over `hash`; each one that does not is named. */
-export function requireSignatures(keys: SignerKeys, fields: SignedFields, hash: Hash32): void {
-  const problems: string[] = [];
+  const hash = hashOf(keys);
   const masterSig = fromHex(fields.master_sig, 64);
-  if (!verifyClientSignature(keys.masterPkey, hash, masterSig)) {
+  if (!masterProblem && !verifyClientSignature(keys.masterPkey, hash, masterSig)) {
     problems.push('master_sig does not verify against master_pkey');
   }
   const rotatingSig = fromHex(fields.rotating_sig, 64);
-  if (!verifyClientSignature(keys.rotatingPkey, hash, rotatingSig)) {
+  if (!rotatingProblem && !verifyClientSignature(keys.rotatingPkey, hash, rotatingSig)) {
     problems.push('rotating_sig does not verify against rotating_pkey');
   }
   if (problems.length > 0) throw new RequestError(400, problems);
+  return keys;
 }

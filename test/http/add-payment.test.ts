@@ -84,25 +84,35 @@ t.test('equal master and rotating keys are refused', async (t) => {
   ]);
 });
 
-t.test('equal signatures are refused', async (t) => {
+t.test('equal signatures are refused, and the one that does not verify is named', async (t) => {
   const { post, witness } = await testApp();
   const body = addPaymentBody(freshKeys(), witness(30));
   const reply = await post('/add_payment', { ...body, rotating_sig: body.master_sig });
-  t.same(reply.body.msg, ['master_sig and rotating_sig must differ']);
+  t.same(reply.body.msg, [
+    'master_sig and rotating_sig must differ',
+    'rotating_sig does not verify against rotating_pkey',
+  ]);
 });
 
-t.test('a small-order master key is refused', async (t) => {
+t.test('a small-order master key is refused; its signature is not checked', async (t) => {
   const { post, witness } = await testApp();
   const body = addPaymentBody(freshKeys(), witness(30));
   const reply = await post('/add_payment', { ...body, master_pkey: '01' + '00'.repeat(31) });
-  t.same(reply.body.msg, ['master_pkey is a point of small order']);
+  // The hash covers master_pkey, so the rotating signature no longer verifies either.
+  t.same(reply.body.msg, [
+    'master_pkey is a point of small order',
+    'rotating_sig does not verify against rotating_pkey',
+  ]);
 });
 
-t.test('a non-canonical rotating key is refused', async (t) => {
+t.test('a non-canonical rotating key is refused; its signature is not checked', async (t) => {
   const { post, witness } = await testApp();
   const body = addPaymentBody(freshKeys(), witness(30));
   const reply = await post('/add_payment', { ...body, rotating_pkey: 'ed' + 'ff'.repeat(30) + '7f' });
-  t.same(reply.body.msg, ['rotating_pkey is not a canonical point encoding']);
+  t.same(reply.body.msg, [
+    'rotating_pkey is not a canonical point encoding',
+    'master_sig does not verify against master_pkey',
+  ]);
 });
 
 t.test('a version other than 0 is refused', async (t) => {

@@ -43,6 +43,23 @@ t.test('a timestamp more than 300 seconds from the server clock is refused', asy
   }
 });
 
+t.test('a stale timestamp and a bad signature are listed together', async (t) => {
+  const { post, keys, clock } = await subscribed();
+  const body = getProofBody(keys, clock.now - 301);
+  const other = getProofBody(freshKeys(), clock.now - 301);
+  const reply = await post('/get_pro_subscription_proof', { ...body, master_sig: other.master_sig });
+  t.same(reply, {
+    status: 400,
+    body: {
+      msg: [
+        `unix_ts_s is more than 300 seconds from the server clock (${clock.now})`,
+        'master_sig does not verify against master_pkey',
+      ],
+      status: 400,
+    },
+  });
+});
+
 t.test('an unknown master key is a 400, not a 500', async (t) => {
   const { post, clock } = await subscribed();
   const reply = await post('/get_pro_subscription_proof', getProofBody(freshKeys(), clock.now));

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { addPaymentHash, buildProof, fromHex } from '../../protocol/index.ts';
 import { AddPaymentRequest, Proof, replies } from '../schemas.ts';
-import { requireSignatures, signerKeys } from '../signed-request.ts';
+import { verifiedSigners } from '../signed-request.ts';
 import type { RouteDeps } from './deps.ts';
 
 export const addPaymentRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { ledger }) => {
@@ -11,10 +11,10 @@ export const addPaymentRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app,
     { schema: { body: AddPaymentRequest, response: replies(Proof) } },
     async (request) => {
       const body = request.body;
-      const keys = signerKeys(body);
       const paymentToken = fromHex(body.payment_token, 32);
-      const hash = addPaymentHash(body.version, keys.masterPkey, keys.rotatingPkey, paymentToken);
-      requireSignatures(keys, body, hash);
+      const keys = verifiedSigners(body, ({ masterPkey, rotatingPkey }) =>
+        addPaymentHash(body.version, masterPkey, rotatingPkey, paymentToken),
+      );
 
       const entitlement = ledger.redeem(keys.masterPkey, paymentToken);
       const proof = buildProof(

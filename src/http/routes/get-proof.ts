@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { buildProof, getProofHash } from '../../protocol/index.ts';
 import { RequestError } from '../errors.ts';
 import { GetProofRequest, Proof, replies } from '../schemas.ts';
-import { requireSignatures, signerKeys } from '../signed-request.ts';
+import { verifiedSigners } from '../signed-request.ts';
 import type { RouteDeps } from './deps.ts';
 
 /** How far a request's timestamp may be from the server clock. */
@@ -23,9 +23,12 @@ export const getProofRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, {
       if (Math.abs(body.unix_ts_s - now) > MAX_CLOCK_SKEW_S) {
         problems.push(`unix_ts_s is more than ${MAX_CLOCK_SKEW_S} seconds from the server clock (${now})`);
       }
-      const keys = signerKeys(body, problems);
-      const hash = getProofHash(body.version, keys.masterPkey, keys.rotatingPkey, body.unix_ts_s);
-      requireSignatures(keys, body, hash);
+      const keys = verifiedSigners(
+        body,
+        ({ masterPkey, rotatingPkey }) =>
+          getProofHash(body.version, masterPkey, rotatingPkey, body.unix_ts_s),
+        problems,
+      );
 
       const entitlement = ledger.subscriber(keys.masterPkey);
       if (!entitlement || entitlement.expiryUnixTsS <= now) {
