@@ -29,8 +29,6 @@ type Env = Record<string, string | undefined>;
 
 const PREFIX = 'SESH_PRO_BACKEND_';
 
-export const MIN_SHUTDOWN_GRACE_MS = 100;
-
 /** Every variable, without the prefix: one not listed is a misspelling, and is refused. */
 const NAMES = [
   'DB_PATH',
@@ -109,8 +107,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, 'PORT', 8000, 0, 65_535),
     logLevel: logLevel(env),
     workers: integer(env, 'WORKERS', availableParallelism(), 1, 256),
-    // Under 100 ms, even an idle stop (closing the keep-alive connections) could outlast it and
-    // be reported as requests cut off.
-    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, MIN_SHUTDOWN_GRACE_MS, 600_000),
+    // 0 cuts off at once whatever is in flight; an idle server still stops cleanly.
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
   };
 }

@@ -7,7 +7,7 @@ import type { Config } from './config.ts';
 import { buildApp } from './http/app.ts';
 import { Ledger, openDatabase, systemClock, type Clock } from './ledger/index.ts';
 import { onionKeyPairFromSeed } from './onion/keys.ts';
-import { INNER_MARK, onionRoutes } from './onion/route.ts';
+import { isInnerRequest, onionRoutes } from './onion/route.ts';
 import { errorEnvelope } from './protocol/envelope.ts';
 
 export interface Server {
@@ -51,7 +51,8 @@ function refuseRequestsWhileClosing(app: FastifyInstance): void {
     done();
   });
   app.addHook('onRequest', (request, reply, done) => {
-    if (!closing || request.headers[INNER_MARK] !== undefined) return done();
+    if (!closing || isInnerRequest(request.headers)) return done();
+    request.log.info({ event: 'refused_while_closing' }, 'refused a request: shutting down');
     reply.code(503).header('connection', 'close').send(CLOSING_REFUSAL);
   });
 }

@@ -41,10 +41,11 @@ function connection(port: number) {
   return { send: (bytes: Buffer | string) => socket.write(bytes), closed };
 }
 
-function post(path: string, contentType: string, body: Buffer): Buffer {
+function post(path: string, contentType: string, body: Buffer, headers = {}): Buffer {
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
   const head =
     `POST ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${contentType}\r\n` +
-    `Content-Length: ${body.length}\r\n\r\n`;
+    `${extra.join('')}Content-Length: ${body.length}\r\n\r\n`;
   return Buffer.concat([Buffer.from(head), body]);
 }
 
@@ -127,4 +128,64 @@ t.test(lateRequest, async (t) => {
   const { redeemedTokens, unredeemedPayments } = new Ledger(new Database(dbPath)).stats();
   t.same({ redeemedTokens, unredeemedPayments }, { redeemedTokens: 1, unredeemedPayments: 1 },
     'the refused request did not run');
+});
+
+t.test('a client cannot pass for an onion inner request to be run while closing', async (t) => {
+  const dbPath = join(t.testdir(), 'backend.db');
+  const server = await listeningServer(dbPath);
+  const keys = freshKeys();
+  const tokens = [randomBytes(32), randomBytes(32)] as unknown as PaymentToken[];
+  for (const token of tokens) server.ledger.witness(token, 30);
+  const [inFlight, forged] = tokens.map((token) =>
+    post('/add_payment', 'application/json', json(addPaymentBody(keys, token)), {
+      'x-session-pro-onion-inner': '1',
+    }),
+  );
+
+  const client = connection(server.port);
+  client.send(inFlight!.subarray(0, inFlight!.length - 10));
+  await sleep(SETTLE_MS);
+  const closing = shutDown(server);
+  await sleep(SETTLE_MS);
+  client.send(Buffer.concat([inFlight!.subarray(inFlight!.length - 10), forged!]));
+
+  const { responses } = parseResponses(await client.closed);
+  t.equal(await closing, 0);
+  t.same(
+    responses.map((r) => r.status),
+    [200, 503],
+  );
+  const { redeemedTokens } = new Ledger(new Database(dbPath)).stats();
+  t.equal(redeemedTokens, 1, 'the request behind the in-flight one did not run');
+});
+
+t.test('a request answered just before the grace period ends is not counted as cut', async (t) => {
+  for (const graceMs of [0, 100]) {
+    const server = await listeningServer();
+    const bytes = post('/get_revocations', 'application/json', json({ version: 0, ticket: 0 }));
+    const client = connection(server.port);
+    client.send(bytes.subarray(0, bytes.length - 5));
+    await sleep(SETTLE_MS);
+
+    const logLines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => logLines.push(line) });
+    const closing = closeServer(server, graceMs, log);
+    if (graceMs > 0) {
+      // Answered well within the grace period, but before the next sweep of idle connections.
+      await sleep(10);
+      client.send(bytes.subarray(bytes.length - 5));
+      const { responses } = parseResponses(await client.closed);
+      t.same(
+        responses.map((r) => r.status),
+        [200],
+      );
+      t.equal(await closing, 0, `grace ${graceMs} ms: a clean stop`);
+      t.same(logLines, [], 'no shutdown_timeout');
+    } else {
+      // With no grace at all, the half-sent request is cut off at once, and that is reported.
+      t.equal(await closing, 1, 'grace 0 ms: requests cut off');
+      t.match(JSON.parse(logLines[0]!), { event: 'shutdown_timeout', grace_ms: 0 });
+      t.same(parseResponses(await client.closed).responses, []);
+    }
+  }
 });

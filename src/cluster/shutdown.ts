@@ -38,14 +38,21 @@ export function stopSignal(log: Logger): Promise<StopSignal> {
  * connections had to be cut.
  */
 export async function closeServer(server: Server, graceMs: number, log: Logger): Promise<number> {
+  const http = server.app.server;
   let timedOut = false;
   const deadline = setTimeout(() => {
-    timedOut = true;
-    log.error(
-      { event: 'shutdown_timeout', grace_ms: graceMs },
-      `requests still in flight after ${graceMs} ms: cutting their connections`,
-    );
-    server.app.server.closeAllConnections();
+    // A connection whose request has finished since the last sweep is idle, not in flight:
+    // close those first, and cut off only what is still open after that.
+    http.closeIdleConnections();
+    http.getConnections((error, open) => {
+      if (!error && open === 0) return;
+      timedOut = true;
+      log.error(
+        { event: 'shutdown_timeout', grace_ms: graceMs },
+        `requests still in flight after ${graceMs} ms: cutting their connections`,
+      );
+      http.closeAllConnections();
+    });
   }, graceMs);
   deadline.unref();
 
@@ -53,7 +60,7 @@ export async function closeServer(server: Server, graceMs: number, log: Logger):
   // meanwhile is refused with a 503 (server.ts). close() resolves when the last connection has
   // ended. A connection whose request finishes meanwhile turns idle but stays open for
   // keep-alive: sweep those too.
-  const sweep = setInterval(() => server.app.server.closeIdleConnections(), SWEEP_MS);
+  const sweep = setInterval(() => http.closeIdleConnections(), SWEEP_MS);
   sweep.unref();
   await server.app.close();
   clearInterval(sweep);

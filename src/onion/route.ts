@@ -3,6 +3,8 @@
  * request against its own routes in process, and answers 200 with the inner reply encrypted
  * under the same key and cipher. An envelope that cannot be opened gets a plain 400.
  */
+import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type {
   FastifyError,
   FastifyInstance,
@@ -34,10 +36,21 @@ export interface OnionRouteOptions {
 
 /**
  * Set on every inner request this route dispatches. Whatever spelling of the path an inner
- * request uses to reach this route again, the mark gives it away, so onions never nest. A closing
- * server (server.ts) also reads it: inner requests belong to an onion request in flight.
+ * request uses to reach this route again, the mark gives it away, so onions never nest.
  */
-export const INNER_MARK = 'x-session-pro-onion-inner';
+const INNER_MARK = 'x-session-pro-onion-inner';
+
+/** The mark's value: new in each process, so that no client can pass for an inner request. */
+const INNER_MARK_VALUE = randomBytes(16).toString('hex');
+
+/**
+ * Whether a request is one this route dispatched in process (a closing server, server.ts, lets
+ * those run: they belong to an onion request in flight). A client's own copy of the header,
+ * whatever its value, does not count.
+ */
+export function isInnerRequest(headers: IncomingHttpHeaders): boolean {
+  return headers[INNER_MARK] === INNER_MARK_VALUE;
+}
 
 // Headers about the HTTP hop rather than the reply; the vectors' replies carry none of them.
 const HOP_HEADERS = new Set([
@@ -109,7 +122,7 @@ async function dispatch(app: FastifyInstance, inner: InnerRequest): Promise<Inne
   const response = await injectInto(app.routing, {
     method: inner.method,
     url: inner.endpoint,
-    headers: { ...forwardedHeaders(inner.headers), [INNER_MARK]: '1' },
+    headers: { ...forwardedHeaders(inner.headers), [INNER_MARK]: INNER_MARK_VALUE },
     ...(inner.body === undefined ? {} : { payload: Buffer.from(inner.body) }),
   });
   return {
