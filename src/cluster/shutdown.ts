@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Server } from '../server.ts';
 
 /** How often a closing server closes the keep-alive connections that have turned idle. */
-const SWEEP_MS = 100;
+export const SWEEP_MS = 100;
 
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
@@ -35,9 +35,15 @@ export function stopSignal(log: Logger): Promise<StopSignal> {
 /**
  * Stops accepting connections, lets requests in flight finish, then closes the database.
  * Returns the exit code: 0, or 1 when requests were still running after `graceMs` and their
- * connections had to be cut.
+ * connections had to be cut. `sweepMs` is how often idle keep-alive connections are closed
+ * meanwhile (a test sets it).
  */
-export async function closeServer(server: Server, graceMs: number, log: Logger): Promise<number> {
+export async function closeServer(
+  server: Server,
+  graceMs: number,
+  log: Logger,
+  sweepMs = SWEEP_MS,
+): Promise<number> {
   const http = server.app.server;
   let timedOut = false;
   const deadline = setTimeout(() => {
@@ -60,7 +66,7 @@ export async function closeServer(server: Server, graceMs: number, log: Logger):
   // meanwhile is refused with a 503 (server.ts). close() resolves when the last connection has
   // ended. A connection whose request finishes meanwhile turns idle but stays open for
   // keep-alive: sweep those too.
-  const sweep = setInterval(() => http.closeIdleConnections(), SWEEP_MS);
+  const sweep = setInterval(() => http.closeIdleConnections(), sweepMs);
   sweep.unref();
   await server.app.close();
   clearInterval(sweep);
