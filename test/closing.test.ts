@@ -159,37 +159,36 @@ t.test('a client cannot pass for an onion inner request to be run while closing'
   t.equal(redeemedTokens, 1, 'the request behind the in-flight one did not run');
 });
 
-t.test('a connection answered since the last idle sweep is not counted as cut off', async (t) => {
+/** A server with one revocation-list request on it, all but its last 5 bytes sent. */
+async function halfSentRequest() {
   const server = await listeningServer();
   const bytes = post('/get_revocations', 'application/json', json({ version: 0, ticket: 0 }));
   const client = connection(server.port);
   client.send(bytes.subarray(0, bytes.length - 5));
   await sleep(SETTLE_MS);
+  const lines: string[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+  const finish = () => client.send(bytes.subarray(bytes.length - 5));
+  return { server, client, finish, log, lines };
+}
 
-  const logLines: string[] = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => logLines.push(line) });
+t.test('a connection answered since the last idle sweep is not counted as cut off', async (t) => {
+  const { server, client, finish, log, lines } = await halfSentRequest();
   // No sweep runs before the deadline: the answered connection is still open when it comes.
   const closing = closeServer(server, 1_000, log, 60_000);
-  client.send(bytes.subarray(bytes.length - 5));
+  finish();
   const { responses } = parseResponses(await client.closed);
   t.same(
     responses.map((r) => r.status),
     [200],
   );
   t.equal(await closing, 0, 'a clean stop');
-  t.same(logLines, [], 'no shutdown_timeout');
+  t.same(lines, [], 'no shutdown_timeout');
 });
 
 t.test('with no grace period, a request in flight is cut off at once and reported', async (t) => {
-  const server = await listeningServer();
-  const bytes = post('/get_revocations', 'application/json', json({ version: 0, ticket: 0 }));
-  const client = connection(server.port);
-  client.send(bytes.subarray(0, bytes.length - 5));
-  await sleep(SETTLE_MS);
-
-  const logLines: string[] = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => logLines.push(line) });
+  const { server, client, log, lines } = await halfSentRequest();
   t.equal(await closeServer(server, 0, log), 1);
-  t.match(JSON.parse(logLines[0]!), { event: 'shutdown_timeout', grace_ms: 0 });
+  t.match(JSON.parse(lines[0]!), { event: 'shutdown_timeout', grace_ms: 0 });
   t.same(parseResponses(await client.closed).responses, []);
 });
