@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Server } from '../server.ts';
 
 /** How often a closing server closes the keep-alive connections that have turned idle. */
-export const SWEEP_MS = 100;
+const SWEEP_MS = 100;
 
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
