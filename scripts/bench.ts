@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WORKER_NODE_ARGS } from '../src/cluster/worker-pool.ts';
+import { messageOf } from '../src/error-message.ts';
 import { addPaymentBody, getProofBody, proofSignatureIsValid } from '../src/client/index.ts';
 import { buildOnionRequest } from '../src/client/onion.ts';
 import { fixedBytes, toHex, type PaymentToken, type ProofJson } from '../src/protocol/index.ts';
@@ -495,7 +496,7 @@ async function main(): Promise<number> {
     settings = settingsFromArgs();
   } catch (error) {
     // A mistyped option: the message says what to change, a stack trace would only hide it.
-    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`bench: ${messageOf(error)}`);
     return 2;
   }
   const machine = describeMachine();

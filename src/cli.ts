@@ -12,6 +12,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type Database from 'better-sqlite3';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { messageOf } from './error-message.ts';
 import {
   Ledger,
   MAX_DURATION_DAYS,
@@ -78,7 +79,7 @@ function openLedger(config: Config, use: Use, err?: Out): Ledger {
     return ledger;
   } catch (error) {
     db?.close();
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     // There but not usable (another program's file, a newer schema, locked): exit status 1.
     throw new Error(`cannot open ${where}: ${reason}`);
   }
@@ -215,7 +216,7 @@ export function runCli(
       return 2;
     }
     // A bad variable is the caller's mistake (2); a refusal or a database that cannot be used, 1.
-    err(`error: ${error instanceof Error ? error.message : String(error)}`);
+    err(`error: ${messageOf(error)}`);
     return error instanceof ConfigError ? 2 : 1;
   }
 }

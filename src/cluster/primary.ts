@@ -4,6 +4,7 @@
  * It serves no requests itself.
  */
 import type { Config } from '../config.ts';
+import { messageOf } from '../error-message.ts';
 import { Ledger, openDatabase } from '../ledger/index.ts';
 import { collectFigures, renderFigures } from '../operator/figures.ts';
 import { processLogger, tellStartFailure } from './log.ts';
@@ -19,7 +20,7 @@ export async function runPrimary(config: Config): Promise<number> {
   try {
     ledger = new Ledger(openDatabase(config.db));
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     const message = `cannot open ${config.db.path}: ${reason}`;
     log.fatal({ event: 'database_unavailable', err: error }, message);
     tellStartFailure(message);

@@ -3,6 +3,7 @@
  * there is no primary and no worker.
  */
 import type { Config } from '../config.ts';
+import { messageOf } from '../error-message.ts';
 import { Ledger, openDatabase } from '../ledger/index.ts';
 import { collectFigures, renderFigures } from '../operator/figures.ts';
 import { buildServerApp } from '../server.ts';
@@ -27,7 +28,7 @@ export async function runSingleProcess(config: Config): Promise<number> {
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     log.fatal({ event: 'start_failed', err: error }, `cannot listen: ${reason}`);
     tellStartFailure(`cannot listen: ${reason}`);
     schedule.stop();

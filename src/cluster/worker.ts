@@ -5,6 +5,7 @@
  */
 import cluster from 'node:cluster';
 import type { Config } from '../config.ts';
+import { messageOf } from '../error-message.ts';
 import { startServer, type Server } from '../server.ts';
 import { processLogger } from './log.ts';
 import { closeServer, stopSignal } from './shutdown.ts';
@@ -40,7 +41,7 @@ export async function runWorker(config: Config): Promise<number> {
   try {
     server = await startServer(config, log);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     log.fatal({ event: 'worker_start_failed', err: error }, `worker could not start: ${reason}`);
     await tellPrimary({ kind: 'start_failed', error: reason });
     leaveCluster();
