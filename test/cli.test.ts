@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import { addPaymentBody } from '../src/client/index.ts';
 import { runCli } from '../src/cli.ts';
-import { Ledger, openDatabase } from '../src/ledger/index.ts';
+import { Ledger, openDatabase, SCHEMA_VERSION } from '../src/ledger/index.ts';
 import { fromHex, publicKeyFromSeed, toHex } from '../src/protocol/index.ts';
 import { freshKeys } from './support/app.ts';
 import { FOREIGN_REFUSAL, writeForeignDatabase } from './support/ledger-file.ts';
@@ -226,15 +226,21 @@ function sha256(path: string): string {
 }
 
 t.test("another program's SQLite file is refused by every command, left as it was", async (t) => {
-  const db = join(t.testdir(), 'notes.db');
-  writeForeignDatabase(db);
-  const before = sha256(db);
-  const refused = `error: cannot open ${db}: ${FOREIGN_REFUSAL}`;
-  for (const argv of [['info'], ['--print-tables'], ['refund', TOKEN], ['witness', TOKEN, '30']]) {
-    t.same(cli(db, ...argv), { status: 1, out: '', err: refused }, argv.join(' '));
+  const dir = t.testdir();
+  // Whatever schema version the other program gave its file: none, one of the ledger's, a newer.
+  for (const userVersion of [0, 1, SCHEMA_VERSION, SCHEMA_VERSION + 5]) {
+    const db = join(dir, `notes-${userVersion}.db`);
+    writeForeignDatabase(db, userVersion);
+    const before = sha256(db);
+    const refused = `error: cannot open ${db}: ${FOREIGN_REFUSAL}`;
+    for (const argv of [['info'], ['--print-tables'], ['refund', TOKEN], ['witness', TOKEN, '30']]) {
+      t.same(cli(db, ...argv), { status: 1, out: '', err: refused }, `${argv.join(' ')}, v${userVersion}`);
+    }
+    t.equal(sha256(db), before, `v${userVersion}: not a byte changed`);
+    const after = new Database(db, { readonly: true });
+    t.equal(after.pragma('journal_mode', { simple: true }), 'delete', `v${userVersion}: not WAL`);
+    after.close();
   }
-  t.equal(sha256(db), before, 'not a byte changed');
-  t.notOk(existsSync(`${db}-wal`), 'not switched to WAL');
 });
 
 t.test('info and --print-tables only read: no migration, no runtime row, no wait', async (t) => {

@@ -79,19 +79,22 @@ function schemaVersion(db: Database.Database): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
-/** A file with tables but no schema version is another program's, and must stay as it is. */
+/**
+ * Another program's file, which must stay as it is: one with tables but no schema version, or
+ * with a schema version but without the `runtime` table, which every version of the ledger has
+ * (other programs set `user_version` too).
+ */
 export function refuseForeign(db: Database.Database): void {
-  if (schemaVersion(db) !== 0) return;
   const tables = db
-    .prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
     .pluck()
-    .get() as number;
-  if (tables > 0) {
-    throw new SchemaError(
-      `the database holds ${tables} ${tables === 1 ? 'table' : 'tables'} but no ledger schema: ` +
-        'it is not a Session Pro backend database',
-    );
-  }
+    .all() as string[];
+  if (tables.length === 0) return;
+  if (schemaVersion(db) !== 0 && tables.includes('runtime')) return;
+  throw new SchemaError(
+    `the database holds ${tables.length} ${tables.length === 1 ? 'table' : 'tables'} but no ` +
+      'ledger schema: it is not a Session Pro backend database',
+  );
 }
 
 function refuseNewer(version: number): void {
@@ -103,14 +106,14 @@ function refuseNewer(version: number): void {
 }
 
 /**
- * Brings the database up to SCHEMA_VERSION. Refuses a database written by a newer release, and
- * one that holds tables but no schema version: another program's file, which must stay as it is.
+ * Brings the database up to SCHEMA_VERSION. Refuses another program's file and a database written
+ * by a newer release.
  */
 export function migrate(db: Database.Database): void {
   const apply = db.transaction(() => {
+    refuseForeign(db);
     const current = schemaVersion(db);
     refuseNewer(current);
-    refuseForeign(db);
     for (let version = current; version < SCHEMA_VERSION; version++) {
       db.exec(MIGRATIONS[version]!);
       db.pragma(`user_version = ${version + 1}`);
@@ -121,10 +124,10 @@ export function migrate(db: Database.Database): void {
 
 /** For a reader that must not write: the schema has to be this release's already. */
 export function requireCurrentSchema(db: Database.Database): void {
+  refuseForeign(db);
   const current = schemaVersion(db);
   refuseNewer(current);
   if (current === 0) {
-    refuseForeign(db);
     throw new SchemaError(
       'the database is empty (the server creates its schema on its first start)',
     );

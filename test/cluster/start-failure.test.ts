@@ -101,14 +101,17 @@ t.test('an argument the server does not take stops it before it opens anything',
 });
 
 t.test("another program's database stops start-up and is left as it was", async (t) => {
-  const db = join(t.testdir(), 'notes.db');
-  writeForeignDatabase(db);
-  const before = readFileSync(db);
-  const backend = startBackend(t, { db, port: await freePort() });
-  const exit = await backend.exited;
-  t.equal(exit.code, 1);
-  t.match(backend.event('database_unavailable'), [{ msg: `cannot open ${db}: ${FOREIGN_REFUSAL}` }]);
-  t.same(backend.stderr, [`error: cannot open ${db}: ${FOREIGN_REFUSAL}`]);
-  t.ok(readFileSync(db).equals(before), 'not a byte changed');
-  t.same(backend.event('worker_listening'), []);
+  // With no schema version, and with one that the ledger also uses.
+  for (const userVersion of [0, 2]) {
+    const db = join(t.testdir(), `notes-${userVersion}.db`);
+    writeForeignDatabase(db, userVersion);
+    const before = readFileSync(db);
+    const backend = startBackend(t, { db, port: await freePort() });
+    const exit = await backend.exited;
+    t.equal(exit.code, 1);
+    t.match(backend.event('database_unavailable'), [{ msg: `cannot open ${db}: ${FOREIGN_REFUSAL}` }]);
+    t.same(backend.stderr, [`error: cannot open ${db}: ${FOREIGN_REFUSAL}`]);
+    t.ok(readFileSync(db).equals(before), `v${userVersion}: not a byte changed`);
+    t.same(backend.event('worker_listening'), []);
+  }
 });

@@ -7,10 +7,14 @@ import Database from 'better-sqlite3';
 import { Ledger, openDatabase } from '../../src/ledger/index.ts';
 import type { PaymentToken } from '../../src/protocol/index.ts';
 
-/** An SQLite file of another program's (one table, one row, no schema version) at `path`. */
-export function writeForeignDatabase(path: string): void {
+/**
+ * An SQLite file of another program's (one table, one row) at `path`. Other programs set
+ * `user_version` too; 0, the default, is no schema version at all.
+ */
+export function writeForeignDatabase(path: string, userVersion = 0): void {
   const other = new Database(path);
   other.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')");
+  other.pragma(`user_version = ${userVersion}`);
   other.close();
 }
 
