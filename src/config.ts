@@ -87,6 +87,14 @@ function logLevel(env: Env): LogLevel {
 
 function databaseLocation(env: Env): DatabaseLocation {
   const location = { path: read(env, 'DB_PATH') ?? './backend.db', isUri: flag(env, 'DB_PATH_IS_URI') };
+  // Read as a file name, a URI would name a new database (with a key of its own) in a folder
+  // called "file:", and its mode=rw, "the file must exist", would go unseen.
+  if (!location.isUri && location.path.startsWith('file:')) {
+    throw new ConfigError(
+      `${PREFIX}DB_PATH "${location.path}" is an SQLite URI: set ${PREFIX}DB_PATH_IS_URI=1 to open ` +
+        'it as one (a file whose name starts with "file:" is ./file:...)',
+    );
+  }
   try {
     resolveLocation(location);
   } catch (error) {

@@ -90,6 +90,25 @@ t.test('a database URI is read as SQLite reads it, or refused naming the variabl
   t.equal(resolveLocation(uri('file://').db).inMemory, true);
 });
 
+t.test('a database URI without DB_PATH_IS_URI=1 is refused, not taken as a file name', async (t) => {
+  for (const isUri of [undefined, '0']) {
+    t.throws(
+      () =>
+        loadConfig({
+          SESH_PRO_BACKEND_DB_PATH: 'file:/var/lib/pro/backend.db?mode=rw',
+          ...(isUri === undefined ? {} : { SESH_PRO_BACKEND_DB_PATH_IS_URI: isUri }),
+        }),
+      new ConfigError(
+        'SESH_PRO_BACKEND_DB_PATH "file:/var/lib/pro/backend.db?mode=rw" is an SQLite URI: set ' +
+          'SESH_PRO_BACKEND_DB_PATH_IS_URI=1 to open it as one (a file whose name starts with ' +
+          '"file:" is ./file:...)',
+      ),
+      `DB_PATH_IS_URI ${isUri ?? 'unset'}`,
+    );
+  }
+  t.equal(loadConfig({ SESH_PRO_BACKEND_DB_PATH: './file:x.db' }).db.path, './file:x.db');
+});
+
 t.test('a misspelled variable stops start-up rather than being ignored', async (t) => {
   // Ignored, it would leave DB_PATH at its default: a new database with a key of its own.
   t.throws(() => loadConfig({ SESH_PRO_BACKEND_DBPATH: '/srv/pro/backend.db' }), {
