@@ -9,7 +9,8 @@
  */
 const path = require('node:path');
 
-const env = (name, fallback) => process.env[`SESH_PRO_BACKEND_${name}`] ?? fallback;
+// Empty is unset, as the server reads its variables.
+const env = (name, fallback) => process.env[`SESH_PRO_BACKEND_${name}`] || fallback;
 
 const shutdownGraceMs = Number(env('SHUTDOWN_GRACE_MS', '10000'));
 
