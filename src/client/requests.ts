@@ -89,8 +89,12 @@ export function getRevocationsBody(ticket: number) {
   return { version: PROTOCOL_VERSION, ticket };
 }
 
-/** True when `proof` carries a valid backend signature (whatever its expiry). */
+/**
+ * True when `proof` is a version 0 proof and carries a valid backend signature (whatever its
+ * expiry). A proof of another version is not one this client can read.
+ */
 export function proofSignatureIsValid(proof: ProofJson, backendPkey: string): boolean {
+  if (proof.version !== PROTOCOL_VERSION) return false;
   try {
     const hash = proofHash(
       proof.version,

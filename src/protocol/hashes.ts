@@ -8,6 +8,7 @@ import {
   concatBytes,
   fixedBytes,
   u64le,
+  u8,
   type Hash32,
   type PaymentToken,
   type PublicKey,
@@ -52,7 +53,7 @@ export function addPaymentHash(
   rotatingPkey: PublicKey,
   paymentToken: PaymentToken,
 ): Hash32 {
-  return backendHash(concatBytes(Uint8Array.of(version), masterPkey, rotatingPkey, paymentToken));
+  return backendHash(concatBytes(u8(version), masterPkey, rotatingPkey, paymentToken));
 }
 
 /** What both signatures of /get_pro_subscription_proof are over. */
@@ -62,7 +63,7 @@ export function getProofHash(
   rotatingPkey: PublicKey,
   unixTsS: number,
 ): Hash32 {
-  return backendHash(concatBytes(Uint8Array.of(version), masterPkey, rotatingPkey, u64le(unixTsS)));
+  return backendHash(concatBytes(u8(version), masterPkey, rotatingPkey, u64le(unixTsS)));
 }
 
 /** What the backend key signs in a proof. */
@@ -73,6 +74,6 @@ export function proofHash(
   expiryUnixTsS: number,
 ): Hash32 {
   return backendHash(
-    concatBytes(Uint8Array.of(version), genIndexHashBytes, rotatingPkey, u64le(expiryUnixTsS)),
+    concatBytes(u8(version), genIndexHashBytes, rotatingPkey, u64le(expiryUnixTsS)),
   );
 }

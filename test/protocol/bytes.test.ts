@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ByteLengthError, bytesEqual, fromHex, toHex, u64le } from '../../src/protocol/index.ts';
+import { ByteLengthError, bytesEqual, fromHex, toHex, u64le, u8 } from '../../src/protocol/index.ts';
 
 t.test('hex decodes either case to exact lengths and encodes lower case', async (t) => {
   t.same([...fromHex('00ABff', 3)], [0, 0xab, 0xff]);
@@ -23,6 +23,14 @@ t.test('u64 is little-endian and fixed width', async (t) => {
   t.throws(() => u64le(-1), RangeError);
   t.throws(() => u64le(1.5), RangeError);
   t.throws(() => u64le(2 ** 53), RangeError);
+});
+
+t.test('u8 is one byte, and a value that does not fit is refused rather than wrapped', async (t) => {
+  t.equal(toHex(u8(0)), '00');
+  t.equal(toHex(u8(255)), 'ff');
+  for (const value of [256, 512, -1, -256, 0.5, Number.NaN]) {
+    t.throws(() => u8(value), RangeError, `${value}`);
+  }
 });
 
 t.test('bytesEqual compares length and content', async (t) => {

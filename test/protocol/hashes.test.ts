@@ -56,6 +56,26 @@ t.test('the get-proof hash matches the vector', async (t) => {
   t.equal(toHex(hash), v.hash);
 });
 
+t.test('a version that is not one byte is refused by every hash, not wrapped to another', async (t) => {
+  const a = vectors.add_payment;
+  const g = vectors.get_pro_subscription_proof;
+  const p = vectors.proof[0]!;
+  for (const version of [256, -256, 0.5]) {
+    t.throws(
+      () => addPaymentHash(version, key(a.master_pkey), key(a.rotating_pkey), key(a.payment_token)),
+      RangeError,
+    );
+    t.throws(
+      () => getProofHash(version, key(g.master_pkey), key(g.rotating_pkey), g.unix_ts_s),
+      RangeError,
+    );
+    t.throws(
+      () => proofHash(version, key(p.gen_index_hash), key(p.rotating_pkey), p.expiry_unix_ts_s),
+      RangeError,
+    );
+  }
+});
+
 t.test('proof hashes and backend signatures match every proof vector', async (t) => {
   const backend = new BackendKey(fromHex(vectors.keys.backend_seed, 32));
   t.equal(toHex(backend.publicKey), vectors.keys.backend_pkey);
