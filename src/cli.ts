@@ -20,7 +20,7 @@ import {
   resolveLocation,
 } from './ledger/index.ts';
 import { collectFigures, renderFigures } from './operator/figures.ts';
-import { renderAllTables } from './operator/tables.ts';
+import { writeAllTables } from './operator/tables.ts';
 import { fromHex, toHex } from './protocol/index.ts';
 
 /** How the README runs the CLI; the package's bin names itself instead. */
@@ -161,7 +161,7 @@ function info(config: Config, args: string[], out: Out): void {
 function printTables(config: Config, out: Out): void {
   const ledger = openLedger(config, 'look');
   try {
-    out(renderAllTables(ledger.db));
+    writeAllTables(ledger.db, out);
   } finally {
     ledger.close();
   }

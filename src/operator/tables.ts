@@ -36,20 +36,68 @@ export function tableNames(db: Database.Database): string[] {
   return rows.map((r) => r.name);
 }
 
-export function renderTable(db: Database.Database, name: string): string {
+/**
+ * cli-table3 lays a table out in time that grows with the square of its rows (100,000 rows took
+ * 100 s), and `redeemed_payment_tokens` is never pruned. A table is therefore laid out in blocks of
+ * this many rows, with every block's column widths fixed to the whole table's, and the blocks are
+ * joined where the one table's row separators would be.
+ */
+const BLOCK_ROWS = 200;
+
+/** cli-table3's padding: one space on each side of a cell. */
+const PADDING = 2;
+
+/**
+ * One table, as `${name} (N rows)` and then the box-drawn table, handed to `out` a block at a
+ * time: the same text as cli-table3 gives for the whole table at once. The rows are read twice
+ * (once for the column widths), so the caller holds a read transaction for one snapshot.
+ */
+export function writeTable(db: Database.Database, name: string, out: (text: string) => void): void {
   const statement = db.prepare(`SELECT * FROM "${name.replaceAll('"', '""')}"`);
   const columns = statement.columns().map((c) => c.name);
-  const table = new Table({ head: columns, style: { head: [], border: [] } });
+  const cellsOf = (row: Record<string, unknown>) => columns.map((c) => formatCell(c, row[c]));
+  const widths = columns.map((column) => column.length);
   let count = 0;
   for (const row of statement.iterate() as Iterable<Record<string, unknown>>) {
-    table.push(columns.map((column) => formatCell(column, row[column])));
+    cellsOf(row).forEach((cell, i) => (widths[i] = Math.max(widths[i]!, cell.length)));
     count++;
   }
-  return `${name} (${count} ${count === 1 ? 'row' : 'rows'})\n${table.toString()}`;
+  out(`${name} (${count} ${count === 1 ? 'row' : 'rows'})`);
+
+  const colWidths = widths.map((width) => width + PADDING);
+  let block: string[][] = [];
+  let separator = '';
+  let first = true;
+  const flush = (last: boolean) => {
+    const head = first ? { head: columns } : {};
+    const table = new Table({ style: { head: [], border: [] }, colWidths, ...head });
+    table.push(...block);
+    const lines = table.toString().split('\n');
+    // The line under the head is the separator that cli-table3 draws between rows.
+    if (first) separator = lines[2]!;
+    const body = lines.slice(first ? 0 : 1, last ? undefined : -1);
+    out((last ? body : [...body, separator]).join('\n'));
+    first = false;
+    block = [];
+  };
+  for (const row of statement.iterate() as Iterable<Record<string, unknown>>) {
+    // A full block is written once another row follows it: only the last block has the bottom.
+    if (block.length === BLOCK_ROWS) flush(false);
+    block.push(cellsOf(row));
+  }
+  flush(true);
 }
 
-export function renderAllTables(db: Database.Database): string {
-  return tableNames(db)
-    .map((name) => renderTable(db, name))
-    .join('\n\n');
+/**
+ * Every table, from one snapshot of the database, separated by blank lines. Each piece handed to
+ * `out` is whole lines, so a large table is never held in memory at once.
+ */
+export function writeAllTables(db: Database.Database, out: (text: string) => void): void {
+  const read = db.transaction(() => {
+    tableNames(db).forEach((name, i) => {
+      if (i > 0) out('');
+      writeTable(db, name, out);
+    });
+  });
+  read.deferred();
 }
