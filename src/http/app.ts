@@ -6,7 +6,12 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { LogLevel } from '../config.ts';
 import type { Ledger } from '../ledger/index.ts';
-import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors.ts';
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  installErrorHandling,
+  refuseConnect,
+} from './errors.ts';
 import { addPaymentRoute } from './routes/add-payment.ts';
 import { getProofRoute } from './routes/get-proof.ts';
 import { getRevocationsRoute } from './routes/get-revocations.ts';
@@ -60,6 +65,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Only JSON is spoken; a text/plain body gets the clear 415 rather than a confusing type error.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
+  app.server.on('connect', refuseConnect);
   // JSON is UTF-8 by definition (RFC 8259); the original service sent the bare type, and onion
   // replies carry this header, so it is sent the same way.
   app.addHook('onSend', (_request, reply, payload, done) => {

@@ -3,8 +3,9 @@
  * RequestError; schema validation, body parsing and unknown routes arrive here as Fastify errors.
  * Nothing about an unexpected error reaches the client beyond "internal error".
  */
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LedgerError } from '../ledger/index.ts';
 import { errorEnvelope } from '../protocol/envelope.ts';
@@ -150,7 +151,6 @@ export function clientErrorHandler(
   const { status, problem } = (error.code && CLIENT_ERRORS[error.code]) || NOT_HTTP;
   // The code only: the error also carries the raw bytes received, which are the client's.
   this.log.debug({ event: 'client_error', code: error.code, status }, 'malformed request refused');
-  const body = JSON.stringify(errorEnvelope(status, [problem]));
   // An earlier pipelined request, received whole, may still have its answer on the way: a 400
   // written now would reach the client first and read as that answer. Let it go out, then close
   // without a 400. (A request cut short is the one at fault, and gets the 400 below.)
@@ -160,16 +160,29 @@ export function clientErrorHandler(
     pending.once('close', () => socket.destroy());
     return;
   }
-  if (socket.writable) {
-    const head = [
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      'Content-Type: application/json',
-      'Connection: close',
-    ];
-    socket.write(`${head.join('\r\n')}\r\n\r\n${body}`);
-  }
+  if (socket.writable) socket.write(rawEnvelopeResponse(status, problem));
   socket.destroy(error);
+}
+
+/** A whole HTTP response carrying the envelope, for a socket no router or reply will answer. */
+function rawEnvelopeResponse(status: number, problem: string): string {
+  const body = JSON.stringify(errorEnvelope(status, [problem]));
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Content-Type: application/json',
+    'Connection: close',
+  ];
+  return `${head.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/**
+ * Node hands a CONNECT request to the server's 'connect' listeners, never to the router, and
+ * with no listener it drops the connection without a word. This server tunnels nothing: the
+ * request gets the 404 that any other method gets on a path without a route.
+ */
+export function refuseConnect(request: IncomingMessage, socket: Duplex): void {
+  socket.end(rawEnvelopeResponse(404, `no route CONNECT ${request.url ?? ''}`));
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

@@ -43,3 +43,19 @@ t.test('garbage with no answer pending gets the 400 envelope', async (t) => {
     [[400, '{"msg":["request is not valid HTTP"],"status":400}']],
   );
 });
+
+t.test('a CONNECT request gets the 404 envelope, not a dropped connection', async (t) => {
+  const { app } = await testApp();
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => app.close());
+  const port = (app.server.address() as AddressInfo).port;
+  for (const target of ['/get_revocations', 'example.com:443']) {
+    const exchange = await rawExchange(port, Buffer.from(`CONNECT ${target} HTTP/1.1\r\nHost: x\r\n\r\n`));
+    t.same(
+      exchange.responses.map((r) => [r.status, r.body.toString()]),
+      [[404, `{"msg":["no route CONNECT ${target}"],"status":404}`]],
+      target,
+    );
+    t.ok(exchange.closed, `${target}: the connection is closed`);
+  }
+});
