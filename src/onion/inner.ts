@@ -85,9 +85,25 @@ function checkMethod(value: unknown, problems: string[]): InnerMethod {
   return 'GET';
 }
 
+/**
+ * The in-process dispatch parses the endpoint as a URL, which resolves "." and ".." segments
+ * (%2e too) and percent-encodes some characters, while a direct request's path is routed as
+ * sent. So an endpoint must already be in the form URL parsing gives it: then the inner request
+ * reaches exactly the route that the same path sent directly reaches.
+ */
+function isNormalPath(endpoint: string): boolean {
+  const base = 'http://localhost';
+  return new URL(endpoint, base).href === base + endpoint;
+}
+
 function checkEndpoint(value: unknown, problems: string[]): string {
-  if (typeof value === 'string' && ENDPOINT_RE.test(value)) return value;
-  problems.push('endpoint must be a path starting with "/"');
+  if (typeof value !== 'string' || !ENDPOINT_RE.test(value)) {
+    problems.push('endpoint must be a path starting with "/"');
+  } else if (!isNormalPath(value)) {
+    problems.push('endpoint must be a path without "." or ".." segments or characters to escape');
+  } else {
+    return value;
+  }
   return '';
 }
 

@@ -49,6 +49,12 @@ t.test('a payload that is not an inner request is refused with every problem', a
       'method must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'],
     [listOf('{"method":"POST","endpoint":"x"}'), 'endpoint must be a path starting with "/"'],
     [listOf('{"method":"POST","endpoint":"/a b"}'), 'endpoint must be a path starting with "/"'],
+    ...['/x/../get_revocations', '/%2e%2e/get_revocations', '/./health', '/a/..', '/{x}'].map(
+      (endpoint): [Buffer, string] => [
+        listOf(`{"method":"POST","endpoint":"${endpoint}"}`),
+        'endpoint must be a path without "." or ".." segments or characters to escape',
+      ],
+    ),
     [listOf('{"method":"POST","endpoint":"/x","headers":[]}'), 'headers must be a JSON object'],
     [listOf('{"method":"POST","endpoint":"/x","headers":{"a b":"1"}}'),
       'headers has a name that is not a valid HTTP header name'],
