@@ -93,7 +93,8 @@ function checkMethod(value: unknown, problems: string[]): InnerMethod {
  */
 function isNormalPath(endpoint: string): boolean {
   const base = 'http://localhost';
-  return new URL(endpoint, base).href === base + endpoint;
+  // "//name/x" reads as a host and a path, and may not even parse.
+  return URL.canParse(endpoint, base) && new URL(endpoint, base).href === base + endpoint;
 }
 
 function checkEndpoint(value: unknown, problems: string[]): string {

@@ -36,6 +36,16 @@ t.test('a one-element list is a request without a body, and headers may be absen
 });
 
 t.test('a payload that is not an inner request is refused with every problem', async (t) => {
+  // What URL parsing would change: dot segments, escapes, a host ("//h"), one that cannot parse.
+  const NOT_NORMAL_ENDPOINTS = [
+    '/x/../get_revocations',
+    '/%2e%2e/get_revocations',
+    '/./health',
+    '/a/..',
+    '/{x}',
+    '//h/x',
+    '//h|x',
+  ];
   const cases: Array<[Buffer, string]> = [
     [bytes('l1:a1:b1:ce'), 'payload must be a bencoded list of one or two strings '
       + '(list has more than two elements)'],
@@ -49,7 +59,7 @@ t.test('a payload that is not an inner request is refused with every problem', a
       'method must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'],
     [listOf('{"method":"POST","endpoint":"x"}'), 'endpoint must be a path starting with "/"'],
     [listOf('{"method":"POST","endpoint":"/a b"}'), 'endpoint must be a path starting with "/"'],
-    ...['/x/../get_revocations', '/%2e%2e/get_revocations', '/./health', '/a/..', '/{x}'].map(
+    ...NOT_NORMAL_ENDPOINTS.map(
       (endpoint): [Buffer, string] => [
         listOf(`{"method":"POST","endpoint":"${endpoint}"}`),
         'endpoint must be a path without "." or ".." segments or characters to escape',
