@@ -1,7 +1,7 @@
 /**
  * Stopping on SIGINT and SIGTERM. In a terminal, Ctrl-C signals the whole process group, so the
- * primary and every worker each receive it, and the primary sends SIGTERM as well: each process
- * treats the first signal as the request to stop and ignores the rest.
+ * primary and every worker each receive it, and the primary asks each worker to stop as well:
+ * each process treats the first request to stop as the one, and ignores the rest.
  */
 import type { Logger } from 'pino';
 import type { Server } from '../server.ts';

@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { RestartPolicy } from './restart-policy.ts';
-import { isStartFailedMessage } from './worker.ts';
+import { isStartFailedMessage, STOP_MESSAGE } from './worker.ts';
 
 /**
  * The entry point a worker runs; not `process.argv[1]`, which a wrapper may have taken. It is
@@ -141,7 +141,22 @@ export class WorkerPool {
   }
 
   /**
-   * Asks every worker to stop (SIGTERM) and waits for them. A worker cuts its own connections at
+   * A serving worker gets STOP_MESSAGE: a signal could kill one that is already exiting by itself
+   * (pm2 signals the workers, then the primary). One that has left the cluster is exiting and
+   * needs nothing. One still starting may not read messages yet; SIGTERM stops it at once, and it
+   * had served nothing.
+   */
+  #askToStop({ worker, listeningSinceMs }: Running): void {
+    if (listeningSinceMs === undefined) {
+      worker.process.kill('SIGTERM');
+    } else if (worker.isConnected()) {
+      // The channel may close before the message goes: the worker is then exiting already.
+      worker.send(STOP_MESSAGE, () => {});
+    }
+  }
+
+  /**
+   * Asks every worker to stop and waits for them. A worker cuts its own connections at
    * `graceMs`, then closes its database and exits; one still running WORKER_EXIT_MARGIN_MS after
    * that is killed. Resolves true when every worker that was serving stopped by itself with exit
    * code 0.
@@ -155,7 +170,7 @@ export class WorkerPool {
     const allExited = new Promise<void>((resolve) => {
       this.#allExited = resolve;
     });
-    for (const { worker } of this.#running.values()) worker.process.kill('SIGTERM');
+    for (const running of this.#running.values()) this.#askToStop(running);
 
     const limitMs = graceMs + WORKER_EXIT_MARGIN_MS;
     const deadline = setTimeout(() => {

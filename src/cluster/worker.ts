@@ -1,7 +1,7 @@
 /**
  * A cluster worker: its own connection to the database and a Fastify server on the port every
- * worker shares. It serves requests and never prunes. It stops at SIGINT or SIGTERM, from the
- * primary or from a terminal's Ctrl-C.
+ * worker shares. It serves requests and never prunes. It stops when the primary asks it to, or at
+ * SIGINT or SIGTERM (a terminal's Ctrl-C, pm2, the primary while the worker is starting).
  */
 import cluster from 'node:cluster';
 import type { Config } from '../config.ts';
@@ -25,6 +25,30 @@ export function isStartFailedMessage(message: unknown): message is StartFailedMe
   );
 }
 
+/**
+ * The primary's request to stop. It comes as a message, not a signal: a worker that a terminal or
+ * pm2 signalled itself may already be exiting, and Node restores a signal's default action while
+ * it exits, so the primary's SIGTERM could kill it then, and its clean stop would read as killed.
+ */
+export interface StopMessage {
+  kind: 'stop';
+}
+
+export const STOP_MESSAGE: StopMessage = { kind: 'stop' };
+
+function isStopMessage(message: unknown): message is StopMessage {
+  return typeof message === 'object' && message !== null && (message as StopMessage).kind === 'stop';
+}
+
+/** Resolves when the primary asks this worker to stop. */
+function stopMessage(): Promise<'stop message from the primary'> {
+  return new Promise((resolve) => {
+    process.on('message', (message: unknown) => {
+      if (isStopMessage(message)) resolve('stop message from the primary');
+    });
+  });
+}
+
 function tellPrimary(message: StartFailedMessage): Promise<void> {
   return new Promise((resolve) => {
     if (!process.send) return resolve();
@@ -35,7 +59,7 @@ function tellPrimary(message: StartFailedMessage): Promise<void> {
 export async function runWorker(config: Config): Promise<number> {
   const log = processLogger(config.logLevel, 'worker');
   // Listening before start-up, so that a stop requested while starting is not lost.
-  const stop = stopSignal(log);
+  const stop = Promise.race([stopSignal(log), stopMessage()]);
 
   let server: Server;
   try {
@@ -48,8 +72,8 @@ export async function runWorker(config: Config): Promise<number> {
     return 1;
   }
 
-  const signal = await stop;
-  log.info({ event: 'worker_stopping', signal }, `${signal}: finishing requests in flight`);
+  const reason = await stop;
+  log.info({ event: 'worker_stopping', reason }, `${reason}: finishing requests in flight`);
   const code = await closeServer(server, config.shutdownGraceMs, log);
   leaveCluster();
   return code;

@@ -119,6 +119,30 @@ t.test('with a grace period of 0, an idle server still stops cleanly with 0', as
   await groupGone(backend, 1_000);
 });
 
+t.test('workers signalled just before the primary, as pm2 stops a process tree: exit 0', async (t) => {
+  // pm2 signals the children first, then the primary. A worker already on its way out must not
+  // be killed by the primary's own request to stop (it was, for pauses of 3-15 ms).
+  for (const pauseMs of [0, 2, 4, 6, 8, 11, 15]) {
+    const db = join(t.testdir(), `backend-${pauseMs}.db`);
+    const backend = startBackend(t, { db, port: await freePort(), workers: 2 });
+    const workers = await backend.workersListening(2);
+    for (const pid of workers) process.kill(pid, 'SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    process.kill(backend.pid, 'SIGINT');
+    const exit = await backend.exited;
+    t.same({ code: exit.code, signal: exit.signal }, { code: 0, signal: null }, `${pauseMs} ms`);
+    t.same(
+      backend.event('worker_stopped').map((l) => [l.code, l.signal]),
+      [
+        [0, null],
+        [0, null],
+      ],
+      `${pauseMs} ms: each worker exited by itself with 0`,
+    );
+    await groupGone(backend, 1_000);
+  }
+});
+
 t.test('npm start, a request, Ctrl-C: every process ends, the database is sound', async (t) => {
   const db = join(t.testdir(), 'backend.db');
   const backend = startBackend(t, {
