@@ -1,5 +1,5 @@
 /** Opening the shared SQLite file with the settings every process must agree on. */
-import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { refuseForeign } from './schema.ts';
@@ -100,7 +100,7 @@ export function openDatabase(
     });
   }
   if (!target.inMemory && !target.mustExist) {
-    mkdirSync(dirname(target.filename), { recursive: true });
+    makeFolders(dirname(target.filename));
     // Created by us, readable by the owner only: the file holds the backend's secret key.
     closeSync(openSync(target.filename, 'a', 0o600));
   }
@@ -115,9 +115,39 @@ export function openDatabase(
     db.close();
     throw error;
   }
-  if (!target.inMemory) db.pragma('journal_mode = WAL');
+  if (!target.inMemory) {
+    // A file made ready for the ledger by someone else (`touch`) is about to receive the key.
+    if (isEmpty(db)) keepToOwner(target.filename);
+    db.pragma('journal_mode = WAL');
+  }
   // An acknowledged redemption must survive power loss.
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   return db;
+}
+
+/**
+ * mkdirSync(dir, { recursive: true }), except that a folder that cannot be made is an error:
+ * Node 20's own loops for ever on one under /proc.
+ */
+function makeFolders(dir: string): void {
+  if (statSync(dir, { throwIfNoEntry: false }) !== undefined) return;
+  const parent = dirname(dir);
+  if (parent !== dir) makeFolders(parent);
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    // Another process (the CLI, a starting server) may have made it meanwhile.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
+function isEmpty(db: Database.Database): boolean {
+  return db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() === 0;
+}
+
+/** Takes the group's and others' access away from a file that is to hold the secret key. */
+function keepToOwner(filename: string): void {
+  const { mode } = statSync(filename);
+  if ((mode & 0o077) !== 0) chmodSync(filename, mode & 0o700);
 }

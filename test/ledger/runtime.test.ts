@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -136,6 +136,22 @@ t.test('the database file is created readable by its owner only', async (t) => {
   t.equal(statSync(path).mode & 0o777, 0o600);
   t.equal(statSync(`${path}-wal`).mode & 0o777, 0o600, 'and so is its write-ahead log');
   ledger.close();
+});
+
+t.test('an empty file made for the ledger by someone else is kept to its owner first', async (t) => {
+  const path = join(tempDir(t), 'ledger.db');
+  writeFileSync(path, '');
+  chmodSync(path, 0o644);
+
+  const ledger = fileLedger(path);
+  t.equal(statSync(path).mode & 0o777, 0o600, 'before the backend key is written into it');
+  t.equal(statSync(`${path}-wal`).mode & 0o777, 0o600, 'and so is its write-ahead log');
+  ledger.close();
+});
+
+t.test('a folder that cannot be made is an error, not a hang', async (t) => {
+  // Node 20's mkdirSync(..., { recursive: true }) loops for ever on this one.
+  t.throws(() => openDatabase({ path: '/proc/nope/ledger.db', isUri: false }), { code: 'ENOENT' });
 });
 
 t.test('of many processes redeeming one token at once, exactly one succeeds', async (t) => {
