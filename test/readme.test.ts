@@ -14,8 +14,10 @@ import t from 'tap';
 import ts from 'typescript';
 import { Ledger } from '../src/ledger/index.ts';
 import { onionKeyPairFromSeed } from '../src/onion/keys.ts';
-import { fromHex, toHex } from '../src/protocol/index.ts';
+import { proofSignatureIsValid } from '../src/client/index.ts';
+import { fromHex, genIndexHash, toHex, type ProofJson, type Salt } from '../src/protocol/index.ts';
 import { buildServerApp } from '../src/server.ts';
+import { vectors } from './support/vectors.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -46,6 +48,49 @@ function typeErrors(files: string[]): string[] {
 }
 
 const run = promisify(execFile);
+
+/** The ```json blocks of the README section under the heading that starts `### ${heading}`. */
+function jsonBlocks(heading: string): unknown[] {
+  const start = README.indexOf(`\n### ${heading}`);
+  if (start === -1) throw new Error(`no README section ${heading}`);
+  const section = README.slice(start, README.indexOf('\n#', start + 1));
+  return [...section.matchAll(/^```json\n([\s\S]*?)^```$/gm)].map((m) => JSON.parse(m[1]!));
+}
+
+t.test("the README's JSON examples: the vectors' requests, and their keys' answers", async (t) => {
+  const a = vectors.add_payment;
+  const [redeem, answer] = jsonBlocks('`POST /add_payment`') as [unknown, { result: ProofJson }];
+  t.same(redeem, {
+    version: a.version,
+    master_pkey: a.master_pkey,
+    rotating_pkey: a.rotating_pkey,
+    payment_token: a.payment_token,
+    master_sig: a.master_sig,
+    rotating_sig: a.rotating_sig,
+  });
+  const proof = answer.result;
+  const genIndex0 = toHex(genIndexHash(0, fromHex(vectors.proof[0]!.salt, 16) as Salt));
+  t.equal(proof.gen_index_hash, genIndex0, 'gen index 0 under the vectors\' salt');
+  t.equal(proof.rotating_pkey, a.rotating_pkey);
+  // Redeemed 2025-08-01 12:00 UTC for 30 days: active from the next midnight, for 30 + 1 days.
+  t.equal(proof.expiry_unix_ts_s, Date.UTC(2025, 7, 2) / 1000 + 31 * 86_400);
+  t.ok(proofSignatureIsValid(proof, vectors.keys.backend_pkey), 'signed by the vectors\' key');
+
+  const g = vectors.get_pro_subscription_proof;
+  t.same(jsonBlocks('`POST /get_pro_subscription_proof`')[0], {
+    version: g.version,
+    master_pkey: g.master_pkey,
+    rotating_pkey: g.rotating_pkey,
+    unix_ts_s: g.unix_ts_s,
+    master_sig: g.master_sig,
+    rotating_sig: g.rotating_sig,
+  });
+
+  const [, list] = jsonBlocks('`POST /get_revocations`') as [unknown, { result: { list: [] } }];
+  t.same(list.result.list, [
+    { expiry_unix_ts_s: proof.expiry_unix_ts_s, gen_index_hash: genIndex0 },
+  ]);
+});
 
 t.test('the README has its two TypeScript snippets', async (t) => {
   t.equal(SNIPPETS.length, 2);

@@ -1,4 +1,4 @@
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import t from 'tap';
 import { vectors } from '../support/vectors.ts';
@@ -22,7 +22,7 @@ async function buildTestApp(logLines: string[] = []) {
   const app = Fastify({
     bodyLimit: 64 * 1024,
     logger: { level: 'info', stream: { write: (line: string) => logLines.push(line) } },
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setNotFoundHandler((request, reply) => {
