@@ -45,6 +45,24 @@ class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** This CLI's flags, with an example of each given as npm needs it. */
+const FLAG_EXAMPLES = { json: 'info --json', print_tables: '--print-tables' } as const;
+
+/**
+ * `npm run cli info --json` keeps --json for npm (as npm_config_json) and runs `info` without
+ * it: the text would come where JSON was asked for. Such a run is refused instead.
+ */
+function refuseFlagsNpmKept(env: NodeJS.ProcessEnv): void {
+  if (env.npm_lifecycle_event !== 'cli') return;
+  for (const [name, example] of Object.entries(FLAG_EXAMPLES)) {
+    if (env[`npm_config_${name}`] === undefined) continue;
+    const flag = `--${name.replace('_', '-')}`;
+    throw new UsageError(
+      `npm kept ${flag} for itself; put -- before the arguments: ${NPM_PROGRAM} ${example}`,
+    );
+  }
+}
+
 /**
  * What a command does to the database: `look` only reads it (and so neither migrates it nor waits
  * for a writer), `change` writes to an existing one, `create` may also make it. Only witness
@@ -179,6 +197,7 @@ export function runCli(
   program = NPM_PROGRAM,
 ): number {
   try {
+    refuseFlagsNpmKept(env);
     const [command, ...rest] = argv;
     if (command === 'help' || command === '--help' || command === '-h') {
       if (rest.length > 0) throw new UsageError(`${command} takes nothing else`);

@@ -178,6 +178,28 @@ t.test('a flag away from its command is refused and nothing is done', async (t) 
   t.equal(cli(db, '--print-tables').out, before, 'the database is as it was');
 });
 
+t.test('a flag that npm kept for itself (no -- before it) is refused, not dropped', async (t) => {
+  const db = tempDb();
+  cli(db, 'witness', TOKEN, '30');
+  // What `npm run cli info --json` and `npm run cli --print-tables` hand the CLI.
+  const cases: [string[], string, string][] = [
+    [['info'], 'json', '--json for itself; put -- before the arguments: npm run cli -- info --json'],
+    [[], 'print_tables', '--print-tables for itself; put -- before the arguments: npm run cli -- --print-tables'],
+  ];
+  for (const [argv, name, message] of cases) {
+    const err: string[] = [];
+    const npm = { npm_lifecycle_event: 'cli', [`npm_config_${name}`]: 'true' };
+    const env = { SESH_PRO_BACKEND_DB_PATH: db, ...npm };
+    t.equal(runCli(argv, env, () => {}, (line) => err.push(line)), 2, name);
+    t.same(err, [`error: npm kept ${message} ${HINT}`], name);
+  }
+  // Run otherwise than by `npm run cli`, npm's variables are none of the CLI's business.
+  const out: string[] = [];
+  const env = { SESH_PRO_BACKEND_DB_PATH: db, npm_config_json: 'true' };
+  t.equal(runCli(['info', '--json'], env, (line) => out.push(line), () => {}), 0);
+  t.equal(JSON.parse(out.join('\n')).unredeemed_payments, 1);
+});
+
 t.test('SESH_PRO_BACKEND_PRINT_TABLES=1 does not stand in for a command given', async (t) => {
   const db = tempDb();
   const env = { SESH_PRO_BACKEND_DB_PATH: db, SESH_PRO_BACKEND_PRINT_TABLES: '1' };
