@@ -87,6 +87,11 @@ function logLevel(env: Env): LogLevel {
 
 function databaseLocation(env: Env): DatabaseLocation {
   const location = { path: read(env, 'DB_PATH') ?? './backend.db', isUri: flag(env, 'DB_PATH_IS_URI') };
+  if (location.isUri && read(env, 'DB_PATH') === undefined) {
+    throw new ConfigError(
+      `${PREFIX}DB_PATH_IS_URI=1 needs ${PREFIX}DB_PATH set to a file: URI; it is unset`,
+    );
+  }
   // Read as a file name, a URI would name a new database (with a key of its own) in a folder
   // called "file:", and its mode=rw, "the file must exist", would go unseen.
   if (!location.isUri && location.path.startsWith('file:')) {

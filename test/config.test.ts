@@ -107,6 +107,12 @@ t.test('a database URI without DB_PATH_IS_URI=1 is refused, not taken as a file 
     );
   }
   t.equal(loadConfig({ SESH_PRO_BACKEND_DB_PATH: './file:x.db' }).db.path, './file:x.db');
+  t.throws(
+    () => loadConfig({ SESH_PRO_BACKEND_DB_PATH_IS_URI: '1' }),
+    new ConfigError(
+      'SESH_PRO_BACKEND_DB_PATH_IS_URI=1 needs SESH_PRO_BACKEND_DB_PATH set to a file: URI; it is unset',
+    ),
+  );
 });
 
 t.test('a misspelled variable stops start-up rather than being ignored', async (t) => {
