@@ -117,7 +117,10 @@ t.test("the README's snippets type-check and print what the README says", async 
   const backendPkey = toHex(ledger.backendKey.publicKey);
   const first = await tsx(redemption!, backendPkey);
   t.match(first.stdout, /^\{\n {2}ok: true,\n {2}status: 200,\n {2}result: \{/);
-  t.match(first.stdout, /\nsigned by this backend: true\n$/);
+  t.match(
+    first.stdout,
+    /\nsigned by this backend: true\nnew rotating key authorised, same expiry: true\n$/,
+  );
   const second = await tsx(redemption!, backendPkey);
   t.match(second.stdout, /msg: \[ 'payment_token was already redeemed' \]/);
   t.notMatch(second.stdout, 'signed by this backend');

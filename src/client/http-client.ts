@@ -1,4 +1,5 @@
 /** A small HTTP client for the Session Pro backend's direct (non-onion) routes. */
+import { messageOf } from '../error-message.ts';
 import type { ProofJson } from '../protocol/index.ts';
 import {
   addPaymentBody,
@@ -27,12 +28,21 @@ function isStringArray(value: unknown): value is string[] {
 export class ProBackendClient {
   constructor(readonly baseUrl: string) {}
 
+  /** Sends one request. Throws when the backend cannot be reached, naming the address. */
   async post<T>(endpoint: string, body: unknown): Promise<Reply<T>> {
-    const response = await fetch(new URL(endpoint, this.baseUrl), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    const url = new URL(endpoint, this.baseUrl);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    } catch (error) {
+      // fetch says only "fetch failed"; why is in its cause (ECONNREFUSED, a DNS failure).
+      const cause = (error as { cause?: unknown }).cause ?? error;
+      throw new Error(`cannot reach the backend at ${url.href}: ${messageOf(cause)}`, { cause });
+    }
     const text = await response.text();
     let envelope: unknown;
     try {

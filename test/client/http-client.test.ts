@@ -66,3 +66,15 @@ t.test('a reply that is not the envelope is a failure that says so', async (t) =
     t.same(await client.getRevocations(0), { ok: false, status, msg: [problem] }, body);
   }
 });
+
+t.test('a backend that cannot be reached is an error naming the address and why', async (t) => {
+  // A port that was free a moment ago: nothing listens there now.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  const client = new ProBackendClient(`http://127.0.0.1:${port}`);
+  await t.rejects(client.getRevocations(0), {
+    message: `cannot reach the backend at http://127.0.0.1:${port}/get_revocations: connect ECONNREFUSED 127.0.0.1:${port}`,
+  });
+});
