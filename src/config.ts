@@ -86,8 +86,9 @@ function logLevel(env: Env): LogLevel {
 }
 
 function databaseLocation(env: Env): DatabaseLocation {
-  const location = { path: read(env, 'DB_PATH') ?? './backend.db', isUri: flag(env, 'DB_PATH_IS_URI') };
-  if (location.isUri && read(env, 'DB_PATH') === undefined) {
+  const path = read(env, 'DB_PATH');
+  const location = { path: path ?? './backend.db', isUri: flag(env, 'DB_PATH_IS_URI') };
+  if (location.isUri && path === undefined) {
     throw new ConfigError(
       `${PREFIX}DB_PATH_IS_URI=1 needs ${PREFIX}DB_PATH set to a file: URI; it is unset`,
     );

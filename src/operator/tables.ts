@@ -38,7 +38,7 @@ export function tableNames(db: Database.Database): string[] {
 
 /**
  * cli-table3 lays a table out in time that grows with the square of its rows (100,000 rows took
- * 100 s), and `redeemed_payment_tokens` is never pruned. A table is therefore laid out in blocks of
+ * 116 s here), and `redeemed_payment_tokens` is never pruned. A table is therefore laid out in blocks of
  * this many rows, with every block's column widths fixed to the whole table's, and the blocks are
  * joined where the one table's row separators would be.
  */

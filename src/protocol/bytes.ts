@@ -68,7 +68,6 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** u64, little-endian, for values up to 2^53 - 1 (the protocol's integers are JS-safe). */
 /** One byte; a value that does not fit is refused, not wrapped (256 would hash as 0). */
 export function u8(value: number): Uint8Array {
   if (!Number.isInteger(value) || value < 0 || value > 255) {
@@ -77,6 +76,7 @@ export function u8(value: number): Uint8Array {
   return Uint8Array.of(value);
 }
 
+/** u64, little-endian, for values up to 2^53 - 1 (the protocol's integers are JS-safe). */
 export function u64le(value: number): Uint8Array {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(`u64 value must be a safe non-negative integer, got ${value}`);
