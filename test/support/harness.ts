@@ -14,6 +14,8 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Long enough for tsx to load a primary and two workers on a busy two-core machine. */
 export const START_TIMEOUT_MS = 60_000;
+/** How long `exited` waits, after the process exits, for its output pipes to drain. */
+const STDIO_DRAIN_MS = 2_000;
 
 export interface LogLine {
   level: number;
@@ -121,7 +123,17 @@ export class Backend {
       },
     });
     this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => resolve({ code, signal, atMs: Date.now() }));
+      this.child.once('exit', (code, signal) => {
+        const exit = { code, signal, atMs: Date.now() };
+        // 'exit' can come before the last lines on stdout have been read. 'close' comes once the
+        // pipes are drained; a worker that outlives the primary holds them open, so wait only
+        // so long for it.
+        const timer = setTimeout(() => resolve(exit), STDIO_DRAIN_MS);
+        this.child.once('close', () => {
+          clearTimeout(timer);
+          resolve(exit);
+        });
+      });
     });
     this.#readLines(this.child.stdout!, (line) => this.#onStdout(line));
     this.#readLines(this.child.stderr!, (line) => this.stderr.push(line));
