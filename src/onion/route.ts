@@ -77,7 +77,8 @@ export const onionRoutes: FastifyPluginAsync<OnionRouteOptions> = async (app, { 
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.setErrorHandler(onionErrorHandler);
 
-  app.post(ONION_PATH, { bodyLimit: ONION_BODY_LIMIT }, async (request, reply) => {
+  const routeOptions = { bodyLimit: ONION_BODY_LIMIT, onRequest: envelopeIsBinary };
+  app.post(ONION_PATH, routeOptions, async (request, reply) => {
     if (request.headers[INNER_MARK] !== undefined) {
       return reply.code(400).send(errorEnvelope(400, ['onion requests cannot be nested']));
     }
@@ -97,6 +98,18 @@ export const onionRoutes: FastifyPluginAsync<OnionRouteOptions> = async (app, { 
     return encrypt(opened.cipher, opened.key, encodeInnerReply(innerReply));
   });
 };
+
+/**
+ * The envelope is bytes whatever the last hop called it. Fastify refuses a Content-Type that is
+ * not a valid media type ("", "binary", a list) with a 415 before any parser runs, so the header
+ * is set to one that is valid before it looks.
+ */
+function envelopeIsBinary(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
+  if (request.raw.headers['content-type'] !== undefined) {
+    request.raw.headers['content-type'] = 'application/octet-stream';
+  }
+  done();
+}
 
 /** Decodes the decrypted payload and runs it; a payload that is not a request gets a 400. */
 async function runInnerRequest(app: FastifyInstance, plaintext: Uint8Array): Promise<InnerReply> {

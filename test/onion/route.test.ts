@@ -99,9 +99,19 @@ t.test('the reply plaintext is the compact bencoded meta and body', async (t) =>
 
 t.test('the envelope is read as bytes whatever its Content-Type', async (t) => {
   const app = await buildTestApp();
-  for (const contentType of [undefined, 'application/json', 'application/octet-stream']) {
+  const contentTypes = [
+    undefined,
+    'application/json',
+    'application/octet-stream',
+    // Not valid media types, which Fastify would refuse before any parser ran.
+    '',
+    'binary',
+    'application/octet-stream, text/plain',
+  ];
+  for (const contentType of contentTypes) {
     const onion = echoRequest();
-    const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {};
+    const headers: Record<string, string> =
+      contentType === undefined ? {} : { 'content-type': contentType };
 
     const response = await postOnion(app, onion.body, headers);
     t.equal(response.statusCode, 200, String(contentType));
