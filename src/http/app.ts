@@ -11,6 +11,8 @@ import {
   frameworkErrorHandler,
   installErrorHandling,
   refuseConnect,
+  refuseExpectation,
+  refuseHostless,
 } from './errors.ts';
 import { addPaymentRoute } from './routes/add-payment.ts';
 import { getProofRoute } from './routes/get-proof.ts';
@@ -23,14 +25,23 @@ export const JSON_BODY_LIMIT = 64 * 1024;
 /** How long a client may take to send one whole request. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
+/**
+ * How often Node looks for requests past their time. Its default, 30 s, would let a request
+ * take up to twice REQUEST_TIMEOUT_MS before its 408.
+ */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
 export interface AppOptions {
   ledger: Ledger;
   logLevel?: LogLevel;
   /** A logger to use instead of making one (for example a test's). */
   logger?: FastifyBaseLogger;
+  /** REQUEST_TIMEOUT_MS unless a test needs it shorter. */
+  requestTimeoutMs?: number;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     ...(options.logger
       ? { loggerInstance: options.logger }
@@ -42,7 +53,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     onConstructorPoisoning: 'remove',
     // A request must arrive whole within this time; a body trickled in byte by byte would
     // otherwise hold its connection open for ever.
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    requestTimeout: requestTimeoutMs,
+    http: {
+      // Node's default headers timeout, 60 s, is longer; it then swaps the two, and a request
+      // whose body trickles in would have 60 s.
+      headersTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      // Node's own answer to an HTTP/1.1 request without Host is a bare 400; refuseHostless
+      // gives the envelope instead.
+      requireHostHeader: false,
+    },
     // Failures before routing and bytes that are not HTTP get the error envelope too.
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
@@ -66,6 +86,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
   app.server.on('connect', refuseConnect);
+  app.server.on('checkExpectation', refuseExpectation);
+  refuseHostless(app);
   // JSON is UTF-8 by definition (RFC 8259); the original service sent the bare type, and onion
   // replies carry this header, so it is sent the same way.
   app.addHook('onSend', (_request, reply, payload, done) => {

@@ -185,6 +185,33 @@ export function refuseConnect(request: IncomingMessage, socket: Duplex): void {
   socket.end(rawEnvelopeResponse(404, `no route CONNECT ${request.url ?? ''}`));
 }
 
+/**
+ * Node answers an Expect other than 100-continue with a bare 417 unless a 'checkExpectation'
+ * listener takes the request. It gets the envelope here; the header's value is not echoed.
+ */
+export function refuseExpectation(_request: IncomingMessage, response: ServerResponse): void {
+  const problem = 'the only Expect header served is 100-continue';
+  const body = JSON.stringify(errorEnvelope(417, [problem]));
+  response.writeHead(417, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  response.end(body);
+}
+
+/**
+ * HTTP/1.1 requires a Host header, and a request without one is refused (RFC 9112, 3.2) with the
+ * envelope, where Node's own check would send an empty 400. HTTP/1.0 needs none.
+ */
+export function refuseHostless(app: FastifyInstance): void {
+  const refusal = errorEnvelope(400, ['the Host header is missing; HTTP/1.1 requires it']);
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.headers.host !== undefined || request.raw.httpVersion !== '1.1') return done();
+    reply.code(400).header('connection', 'close').send(refusal);
+  });
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(handleError);
 
