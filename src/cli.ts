@@ -129,6 +129,14 @@ function parseToken(text = '') {
 
 type Out = (line: string) => void;
 
+/**
+ * How output names a token: its first 8 hex characters. Whoever holds a witnessed token's hash
+ * can redeem it, so the whole hash stays out of terminals and the logs that capture them.
+ */
+function tokenLabel(token: Uint8Array): string {
+  return `${toHex(token).slice(0, 8)}…`;
+}
+
 function witness(config: Config, args: string[], out: Out, err: Out): void {
   if (args.length !== 2) throw new UsageError('witness takes <token-hex> <days>');
   const token = parseToken(args[0]);
@@ -139,7 +147,7 @@ function witness(config: Config, args: string[], out: Out, err: Out): void {
   } finally {
     ledger.close();
   }
-  out(`witnessed payment ${toHex(token)} for ${days} ${days === 1 ? 'day' : 'days'}`);
+  out(`witnessed payment ${tokenLabel(token)} for ${days} ${days === 1 ? 'day' : 'days'}`);
 }
 
 function refund(config: Config, args: string[], out: Out): void {
@@ -149,13 +157,13 @@ function refund(config: Config, args: string[], out: Out): void {
   try {
     const outcome = ledger.refund(token);
     if (outcome.kind === 'unredeemed') {
-      out(`removed unredeemed payment ${toHex(token)}`);
+      out(`removed unredeemed payment ${tokenLabel(token)}`);
     } else if (outcome.kind === 'subscriber_removed') {
-      out(`refunded ${toHex(token)}: it was the subscriber's only payment; subscriber removed`);
+      out(`refunded ${tokenLabel(token)}: it was the subscriber's only payment; subscriber removed`);
     } else {
       const e = outcome.entitlement;
       out(
-        `refunded ${toHex(token)}: subscriber re-keyed to gen index ${e.genIndex}, ` +
+        `refunded ${tokenLabel(token)}: subscriber re-keyed to gen index ${e.genIndex}, ` +
           `expiry ${new Date(e.expiryUnixTsS * 1000).toISOString()}`,
       );
     }
