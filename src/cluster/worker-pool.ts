@@ -8,7 +8,8 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { RestartPolicy } from './restart-policy.ts';
-import { isStartFailedMessage, STOP_MESSAGE } from './worker.ts';
+import type { StopSignal } from './shutdown.ts';
+import { isStartFailedMessage, isStoppingMessage, STOP_MESSAGE } from './worker.ts';
 
 /**
  * The entry point a worker runs; not `process.argv[1]`, which a wrapper may have taken. It is
@@ -50,6 +51,8 @@ interface Running {
   worker: Worker;
   pid: number | undefined;
   listeningSinceMs: number | undefined;
+  /** The signal the worker said it is stopping on, when one was sent to it rather than to us. */
+  stoppingOn?: StopSignal;
 }
 
 export class WorkerPool {
@@ -96,6 +99,7 @@ export class WorkerPool {
     });
     worker.on('message', (message: unknown) => {
       if (isStartFailedMessage(message)) this.#lastStartError = message.error;
+      if (isStoppingMessage(message)) running.stoppingOn = message.signal;
     });
     worker.on('exit', (code, signal) => this.#exited(running, code, signal));
   }
@@ -129,10 +133,21 @@ export class WorkerPool {
       return;
     }
 
-    this.log.warn(
-      { event: 'worker_died', ...fields, restart_in_ms: decision.delayMs },
-      `worker ${running.pid} ${how}; starting a replacement in ${decision.delayMs} ms`,
-    );
+    const replacement = `starting a replacement in ${decision.delayMs} ms`;
+    if (running.stoppingOn !== undefined && code === 0) {
+      // Stopped cleanly on a signal sent to it alone. Under pm2 the primary's own signal follows
+      // within milliseconds and cancels the replacement; otherwise the slot is filled again.
+      const on = running.stoppingOn;
+      this.log.info(
+        { event: 'worker_stopped', ...fields, on, restart_in_ms: decision.delayMs },
+        `worker ${running.pid} stopped on ${on} sent to it; ${replacement}`,
+      );
+    } else {
+      this.log.warn(
+        { event: 'worker_died', ...fields, restart_in_ms: decision.delayMs },
+        `worker ${running.pid} ${how}; ${replacement}`,
+      );
+    }
     const timer = setTimeout(() => {
       this.#pendingRestarts.delete(running.slot);
       this.#fork(running.slot);

@@ -8,7 +8,7 @@ import type { Config } from '../config.ts';
 import { messageOf } from '../error-message.ts';
 import { startServer, type Server } from '../server.ts';
 import { processLogger } from './log.ts';
-import { closeServer, stopSignal } from './shutdown.ts';
+import { closeServer, STOP_SIGNALS, stopSignal, type StopSignal } from './shutdown.ts';
 
 /** What a worker that cannot start tells the primary before it exits, for the primary's log. */
 export interface StartFailedMessage {
@@ -22,6 +22,24 @@ export function isStartFailedMessage(message: unknown): message is StartFailedMe
     message !== null &&
     (message as { kind?: unknown }).kind === 'start_failed' &&
     typeof (message as { error?: unknown }).error === 'string'
+  );
+}
+
+/**
+ * What a worker that a signal of its own stops (pm2 signals the workers, then the primary) tells
+ * the primary first, so that the primary logs its exit as a stop rather than a death.
+ */
+export interface StoppingMessage {
+  kind: 'stopping';
+  signal: StopSignal;
+}
+
+export function isStoppingMessage(message: unknown): message is StoppingMessage {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { kind?: unknown }).kind === 'stopping' &&
+    STOP_SIGNALS.includes((message as { signal?: unknown }).signal as StopSignal)
   );
 }
 
@@ -49,9 +67,10 @@ function stopMessage(): Promise<'stop message from the primary'> {
   });
 }
 
-function tellPrimary(message: StartFailedMessage): Promise<void> {
+/** Sends a message to the primary; resolves once it is written, or at once without a channel. */
+function tellPrimary(message: StartFailedMessage | StoppingMessage): Promise<void> {
   return new Promise((resolve) => {
-    if (!process.send) return resolve();
+    if (!process.send || !process.connected) return resolve();
     process.send(message, undefined, {}, () => resolve());
   });
 }
@@ -74,6 +93,9 @@ export async function runWorker(config: Config): Promise<number> {
 
   const reason = await stop;
   log.info({ event: 'worker_stopping', reason }, `${reason}: finishing requests in flight`);
+  if (reason !== 'stop message from the primary') {
+    await tellPrimary({ kind: 'stopping', signal: reason });
+  }
   const code = await closeServer(server, config.shutdownGraceMs, log);
   leaveCluster();
   return code;
