@@ -192,10 +192,11 @@ export function refuseConnect(request: IncomingMessage, socket: Duplex): void {
 export function refuseExpectation(_request: IncomingMessage, response: ServerResponse): void {
   const problem = 'the only Expect header served is 100-continue';
   const body = JSON.stringify(errorEnvelope(417, [problem]));
+  // The connection stays open: Node reads past this request's body, and a request pipelined
+  // behind it is run and answered as usual.
   response.writeHead(417, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
-    connection: 'close',
   });
   response.end(body);
 }
@@ -208,7 +209,8 @@ export function refuseHostless(app: FastifyInstance): void {
   const refusal = errorEnvelope(400, ['the Host header is missing; HTTP/1.1 requires it']);
   app.addHook('onRequest', (request, reply, done) => {
     if (request.headers.host !== undefined || request.raw.httpVersion !== '1.1') return done();
-    reply.code(400).header('connection', 'close').send(refusal);
+    // The connection stays open, as for any 400, so a request pipelined behind is answered.
+    reply.code(400).send(refusal);
   });
 }
 
