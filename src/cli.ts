@@ -159,7 +159,8 @@ function refund(config: Config, args: string[], out: Out): void {
     if (outcome.kind === 'unredeemed') {
       out(`removed unredeemed payment ${tokenLabel(token)}`);
     } else if (outcome.kind === 'subscriber_removed') {
-      out(`refunded ${tokenLabel(token)}: it was the subscriber's only payment; subscriber removed`);
+      const label = tokenLabel(token);
+      out(`refunded ${label}: it was the subscriber's only payment; subscriber removed`);
     } else {
       const e = outcome.entitlement;
       out(

@@ -9,9 +9,9 @@
  * - the check is cofactorless: [S]B == R + [k]A with R compared as encoded bytes.
  * Verification runs in libsodium itself (sodium-native): the rules above are its own, and on the
  * benchmark machine it verifies in about 44 µs where Node's OpenSSL takes about 180 µs (it must
- * parse each request's new key) and pure JavaScript about 1.2 ms. The key and signature byte rules are also checked here first, so that
- * acceptance does not hang on how the bundled libsodium was compiled (ED25519_COMPAT would drop
- * them); they are a few byte comparisons.
+ * parse each request's new key) and pure JavaScript about 1.2 ms. The key and signature byte
+ * rules are also checked here first, so that acceptance does not hang on how the bundled
+ * libsodium was compiled (ED25519_COMPAT would drop them); they are a few byte comparisons.
  *
  * Proofs are signed with @noble/ed25519. Its sign() derives the key's scalar and public point
  * from the seed on every call, a second base-point multiplication as costly as the signature

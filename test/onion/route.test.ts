@@ -115,7 +115,10 @@ t.test('the envelope is read as bytes whatever its Content-Type', async (t) => {
 
     const response = await postOnion(app, onion.body, headers);
     t.equal(response.statusCode, 200, String(contentType));
-    t.equal(onion.open(response.rawPayload).code, 200, String(contentType));
+    // A refusal is not an encrypted reply: open only a 200, so every type is checked.
+    if (response.statusCode === 200) {
+      t.equal(onion.open(response.rawPayload).code, 200, String(contentType));
+    }
   }
 });
 
