@@ -16,11 +16,16 @@ export interface StartFailedMessage {
   error: string;
 }
 
+/** A message's `kind`, when it is an object that has one. */
+function kindOf(message: unknown): unknown {
+  return typeof message === 'object' && message !== null
+    ? (message as { kind?: unknown }).kind
+    : undefined;
+}
+
 export function isStartFailedMessage(message: unknown): message is StartFailedMessage {
   return (
-    typeof message === 'object' &&
-    message !== null &&
-    (message as { kind?: unknown }).kind === 'start_failed' &&
+    kindOf(message) === 'start_failed' &&
     typeof (message as { error?: unknown }).error === 'string'
   );
 }
@@ -36,9 +41,7 @@ export interface StoppingMessage {
 
 export function isStoppingMessage(message: unknown): message is StoppingMessage {
   return (
-    typeof message === 'object' &&
-    message !== null &&
-    (message as { kind?: unknown }).kind === 'stopping' &&
+    kindOf(message) === 'stopping' &&
     STOP_SIGNALS.includes((message as { signal?: unknown }).signal as StopSignal)
   );
 }
@@ -55,7 +58,7 @@ export interface StopMessage {
 export const STOP_MESSAGE: StopMessage = { kind: 'stop' };
 
 function isStopMessage(message: unknown): message is StopMessage {
-  return typeof message === 'object' && message !== null && (message as StopMessage).kind === 'stop';
+  return kindOf(message) === 'stop';
 }
 
 /** Resolves when the primary asks this worker to stop. */
