@@ -31,8 +31,8 @@ export function isStartFailedMessage(message: unknown): message is StartFailedMe
 }
 
 /**
- * What a worker that a signal of its own stops (pm2 signals the workers, then the primary) tells
- * the primary first, so that the primary logs its exit as a stop rather than a death.
+ * What a worker that was itself sent SIGINT or SIGTERM tells the primary before it stops (pm2
+ * signals the workers, then the primary), so that the primary logs its exit as a stop, not a death.
  */
 export interface StoppingMessage {
   kind: 'stopping';
